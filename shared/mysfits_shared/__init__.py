@@ -1,0 +1,1 @@
+"""Code shared by the Mythical Mysfits services: models, schemas, settings, errors, tracing."""

@@ -1,0 +1,119 @@
+"""PynamoDB models for MysfitsTable.
+
+Attribute names match the original workshop table so its data loads unchanged. The table
+name, region, endpoint, timeouts and retries come from `Settings` through `configure()`,
+called once by each service's application factory (never at import time).
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from .settings import Settings
+
+DEFAULT_TABLE_NAME = "MysfitsTable"
+
+
+class _AttributeIndex(GlobalSecondaryIndex):
+    """Base for the GSIs: hash key on one attribute, `MysfitId` as range key, all attributes."""
+
+    mysfit_id = UnicodeAttribute(range_key=True, attr_name="MysfitId")
+
+
+class GoodEvilIndex(_AttributeIndex):
+    class Meta:
+        index_name = "GoodEvilIndex"
+        projection = AllProjection()
+
+    good_evil = UnicodeAttribute(hash_key=True, attr_name="GoodEvil")
+
+
+class LawChaosIndex(_AttributeIndex):
+    class Meta:
+        index_name = "LawChaosIndex"
+        projection = AllProjection()
+
+    law_chaos = UnicodeAttribute(hash_key=True, attr_name="LawChaos")
+
+
+class SpeciesIndex(_AttributeIndex):
+    class Meta:
+        index_name = "SpeciesIndex"
+        projection = AllProjection()
+
+    species = UnicodeAttribute(hash_key=True, attr_name="Species")
+
+
+class Mysfit(Model):
+    """One mysfit: a catalog entry plus its like count and adoption state."""
+
+    class Meta:
+        table_name = DEFAULT_TABLE_NAME
+        billing_mode = "PAY_PER_REQUEST"
+
+    mysfit_id = UnicodeAttribute(hash_key=True, attr_name="MysfitId")
+    name = UnicodeAttribute(attr_name="Name")
+    species = UnicodeAttribute(attr_name="Species")
+    description = UnicodeAttribute(attr_name="Description")
+    age = NumberAttribute(attr_name="Age")
+    good_evil = UnicodeAttribute(attr_name="GoodEvil")
+    law_chaos = UnicodeAttribute(attr_name="LawChaos")
+    thumb_image_uri = UnicodeAttribute(attr_name="ThumbImageUri")
+    profile_image_uri = UnicodeAttribute(attr_name="ProfileImageUri")
+    likes = NumberAttribute(attr_name="Likes", default=0)
+    adopted = BooleanAttribute(attr_name="Adopted", default=False)
+    adopted_by = UnicodeAttribute(attr_name="AdoptedBy", null=True)
+    adopted_at = UTCDateTimeAttribute(attr_name="AdoptedAt", null=True)
+
+    good_evil_index = GoodEvilIndex()
+    law_chaos_index = LawChaosIndex()
+    species_index = SpeciesIndex()
+
+
+# The `filter` values of GET /mysfits and the index that answers each.
+FILTER_INDEXES: dict[str, GlobalSecondaryIndex] = {
+    "GoodEvil": Mysfit.good_evil_index,
+    "LawChaos": Mysfit.law_chaos_index,
+    "Species": Mysfit.species_index,
+}
+
+MODELS = (Mysfit,)
+
+
+def configure(settings: Settings) -> None:
+    """Point every model at the table, region and endpoint from `settings`."""
+    for model in MODELS:
+        meta = model.Meta
+        meta.table_name = settings.table_name
+        meta.region = settings.region
+        meta.host = settings.dynamodb_endpoint
+        meta.connect_timeout_seconds = settings.dynamodb_timeout_seconds
+        meta.read_timeout_seconds = settings.dynamodb_timeout_seconds
+        meta.max_retry_attempts = settings.dynamodb_max_retries
+        model._connection = None  # rebuilt on next use with the new settings
+
+
+def create_tables(wait: bool = True) -> list[str]:
+    """Create every table that does not exist yet; return the names created."""
+    created = []
+    for model in MODELS:
+        if not model.exists():
+            model.create_table(wait=wait)
+            created.append(model.Meta.table_name)
+    return created
+
+
+def warm_up() -> None:
+    """Build each model's DynamoDB client now (no request is sent).
+
+    Called in each worker after fork, so a visitor's first request does not pay for it.
+    """
+    for model in MODELS:
+        _ = model._get_connection().connection.client

@@ -1,0 +1,89 @@
+"""Settings read from environment variables, in one place, failing fast with a clear message."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or has an invalid value."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a service reads from its environment."""
+
+    service_name: str
+    region: str
+    table_name: str
+    dynamodb_endpoint: str | None
+    cors_allowed_origin: str | None
+    cache_ttl_seconds: float
+    tracing_enabled: bool
+    xray_daemon_address: str
+    xray_sampling_rate: float
+    dynamodb_timeout_seconds: float
+    dynamodb_max_retries: int
+    on_ecs: bool
+
+    @classmethod
+    def from_env(cls, service_name: str, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings; raise ConfigError naming every missing or bad variable."""
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        def required(name: str, *fallbacks: str) -> str:
+            for key in (name, *fallbacks):
+                if env.get(key):
+                    return env[key]
+            alternatives = " or ".join((name, *fallbacks))
+            problems.append(f"{alternatives} is required")
+            return ""
+
+        def number(name: str, default: float, kind=float, minimum: float = 0):
+            raw = env.get(name)
+            if raw in (None, ""):
+                return kind(default)
+            try:
+                value = kind(raw)
+            except ValueError:
+                problems.append(f"{name} must be a {kind.__name__}, got {raw!r}")
+                return kind(default)
+            if value < minimum:
+                problems.append(f"{name} must be at least {minimum}, got {raw!r}")
+            return value
+
+        def flag(name: str, default: bool) -> bool:
+            raw = env.get(name, "").strip().lower()
+            if not raw:
+                return default
+            if raw in _TRUE | _FALSE:
+                return raw in _TRUE
+            problems.append(f"{name} must be true or false, got {env[name]!r}")
+            return default
+
+        settings = cls(
+            service_name=service_name,
+            region=required("AWS_REGION", "AWS_DEFAULT_REGION"),
+            table_name=required("MYSFITS_TABLE_NAME"),
+            dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None,
+            cors_allowed_origin=env.get("CORS_ALLOWED_ORIGIN") or None,
+            cache_ttl_seconds=number("CACHE_TTL_SECONDS", 5.0),
+            tracing_enabled=flag("TRACING_ENABLED", True),
+            xray_daemon_address=env.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000",
+            xray_sampling_rate=number("XRAY_SAMPLING_RATE", 0.05),
+            dynamodb_timeout_seconds=number("DYNAMODB_TIMEOUT_SECONDS", 2.0, minimum=0.1),
+            dynamodb_max_retries=number("DYNAMODB_MAX_RETRIES", 2, kind=int),
+            on_ecs=bool(env.get("ECS_CONTAINER_METADATA_URI_V4")),
+        )
+        if settings.xray_sampling_rate > 1:
+            problems.append("XRAY_SAMPLING_RATE must be between 0 and 1")
+        if problems:
+            raise ConfigError(f"{service_name}: invalid configuration: " + "; ".join(problems))
+        return settings

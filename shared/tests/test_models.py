@@ -1,0 +1,69 @@
+import boto3
+
+from mysfits_shared.models import FILTER_INDEXES, Mysfit
+
+
+def _client(settings):
+    return boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.dynamodb_endpoint)
+
+
+def _mysfit(mysfit_id="m-1", **overrides):
+    values = dict(
+        name="Quill",
+        species="Hedgehog",
+        description="Spiky.",
+        age=3,
+        good_evil="Good",
+        law_chaos="Lawful",
+        thumb_image_uri="images/quill.svg",
+        profile_image_uri="images/quill.svg",
+    )
+    values.update(overrides)
+    return Mysfit(mysfit_id, **values)
+
+
+def test_table_is_created_from_the_model_with_its_indexes(table, settings):
+    description = _client(settings).describe_table(TableName="MysfitsTable")["Table"]
+    assert description["KeySchema"] == [{"AttributeName": "MysfitId", "KeyType": "HASH"}]
+    assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    indexes = {i["IndexName"]: i for i in description["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"GoodEvilIndex", "LawChaosIndex", "SpeciesIndex"}
+    for name, attribute in [("GoodEvilIndex", "GoodEvil"), ("LawChaosIndex", "LawChaos"), ("SpeciesIndex", "Species")]:
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": attribute, "KeyType": "HASH"},
+            {"AttributeName": "MysfitId", "KeyType": "RANGE"},
+        ]
+        assert indexes[name]["Projection"]["ProjectionType"] == "ALL"
+
+
+def test_items_use_the_workshop_attribute_names(table, settings):
+    _mysfit().save()
+    item = _client(settings).get_item(TableName="MysfitsTable", Key={"MysfitId": {"S": "m-1"}})["Item"]
+    assert item == {
+        "MysfitId": {"S": "m-1"},
+        "Name": {"S": "Quill"},
+        "Species": {"S": "Hedgehog"},
+        "Description": {"S": "Spiky."},
+        "Age": {"N": "3"},
+        "GoodEvil": {"S": "Good"},
+        "LawChaos": {"S": "Lawful"},
+        "ThumbImageUri": {"S": "images/quill.svg"},
+        "ProfileImageUri": {"S": "images/quill.svg"},
+        "Likes": {"N": "0"},
+        "Adopted": {"BOOL": False},
+    }
+
+
+def test_each_filter_queries_its_index(table):
+    _mysfit("m-1", good_evil="Evil", law_chaos="Chaotic", species="Imp").save()
+    _mysfit("m-2", good_evil="Good", law_chaos="Chaotic", species="Imp").save()
+    _mysfit("m-3", good_evil="Evil", law_chaos="Lawful", species="Wyrm").save()
+    found = {
+        name: sorted(m.mysfit_id for m in index.query(value))
+        for name, index, value in [
+            ("GoodEvil", FILTER_INDEXES["GoodEvil"], "Evil"),
+            ("LawChaos", FILTER_INDEXES["LawChaos"], "Chaotic"),
+            ("Species", FILTER_INDEXES["Species"], "Imp"),
+        ]
+    }
+    assert found == {"GoodEvil": ["m-1", "m-3"], "LawChaos": ["m-1", "m-2"], "Species": ["m-1", "m-2"]}
