@@ -1,0 +1,25 @@
+"""The catalog service: the read side of Mythical Mysfits (list, filter, get one)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from mysfits_shared.settings import Settings
+from mysfits_shared.web import init_app
+
+from .cache import ResponseCache
+
+SERVICE_NAME = "mysfits-catalog"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Application factory: settings from the environment unless given."""
+    settings = settings or Settings.from_env(SERVICE_NAME)
+    app = Flask(__name__)
+    init_app(app, settings)
+    app.extensions["catalog_cache"] = ResponseCache(settings.cache_ttl_seconds)
+
+    from .routes import bp
+
+    app.register_blueprint(bp)
+    return app

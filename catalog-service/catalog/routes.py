@@ -1,0 +1,68 @@
+"""HTTP routes of the catalog service."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from mysfits_shared.errors import ApiError
+from mysfits_shared.schemas import ListQuerySchema, MysfitSchema
+
+from . import queries
+
+bp = Blueprint("catalog", __name__)
+
+_query_schema = ListQuerySchema()
+_mysfit_schema = MysfitSchema()
+_mysfits_schema = MysfitSchema(many=True)
+MAX_ID_LENGTH = 64
+
+
+@bp.get("/")
+def index():
+    return jsonify(service="mysfits-catalog", endpoints=["/mysfits", "/mysfits/{mysfitId}", "/health"])
+
+
+@bp.get("/health")
+def health():
+    """Liveness for the load balancer: answers without touching the table."""
+    return jsonify(status="ok")
+
+
+@bp.get("/mysfits")
+def list_mysfits():
+    args = _query_schema.load(request.args.to_dict())
+    filter_name, value = args.get("filter"), args.get("value")
+    key = (filter_name, value, args.get("limit"), args.get("cursor"))
+    cache = current_app.extensions["catalog_cache"]
+    entry = cache.get_or_render(key, lambda: _render_listing(args))
+    if request.if_none_match.contains_weak(entry.etag):
+        response = Response(status=304)
+    else:
+        response = Response(entry.body, mimetype="application/json")
+    response.set_etag(entry.etag)
+    # Clients revalidate every time; the ETag makes an unchanged listing a cheap 304.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _render_listing(args: dict) -> bytes:
+    filter_name, value = args.get("filter"), args.get("value")
+    if "limit" in args:
+        page = queries.page_of_mysfits(args["limit"], args.get("cursor"), filter_name, value)
+        body = {"mysfits": _mysfits_schema.dump(page.mysfits), "nextCursor": page.next_cursor}
+    elif "cursor" in args:
+        raise ApiError(400, "BadRequest", "cursor is only valid together with limit.")
+    else:
+        body = {"mysfits": _mysfits_schema.dump(queries.list_mysfits(filter_name, value))}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+@bp.get("/mysfits/<mysfit_id>")
+def get_mysfit(mysfit_id: str):
+    if len(mysfit_id) > MAX_ID_LENGTH:
+        raise ApiError(400, "BadRequest", f"mysfitId must be at most {MAX_ID_LENGTH} characters.")
+    response = jsonify(_mysfit_schema.dump(queries.get_mysfit(mysfit_id)))
+    response.headers["Cache-Control"] = "no-store"  # profiles are always fresh
+    return response

@@ -1,0 +1,125 @@
+"""Create MysfitsTable if needed and load mysfits into it, idempotently.
+
+    python -m catalog.seed                       # the bundled catalog
+    python -m catalog.seed --create-table        # create the table first if it is missing
+    python -m catalog.seed --file items.json     # also a workshop batch-write-item file
+
+Catalog attributes (name, description, images, ...) are written on every run; a mysfit's
+likes and adoption state are only initialised when it is new, so re-seeding a live table
+changes nothing a visitor did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+from boto3.dynamodb.types import TypeDeserializer
+from pynamodb.exceptions import PynamoDBConnectionError
+
+from mysfits_shared import models
+from mysfits_shared.models import Mysfit
+from mysfits_shared.settings import ConfigError, Settings
+
+# Table attribute -> model attribute, for the attributes the catalog owns.
+CATALOG_ATTRIBUTES = {
+    "Name": Mysfit.name,
+    "Species": Mysfit.species,
+    "Description": Mysfit.description,
+    "Age": Mysfit.age,
+    "GoodEvil": Mysfit.good_evil,
+    "LawChaos": Mysfit.law_chaos,
+    "ThumbImageUri": Mysfit.thumb_image_uri,
+    "ProfileImageUri": Mysfit.profile_image_uri,
+}
+REQUIRED = ("MysfitId", *CATALOG_ATTRIBUTES)
+
+
+class SeedError(ValueError):
+    """A seed file is not in a format this command understands."""
+
+
+def bundled_records() -> list[dict]:
+    """The project's own catalog, shipped inside the package."""
+    text = resources.files("catalog").joinpath("data/mysfits.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def read_file(path: Path) -> list[dict]:
+    """Records from a plain JSON list or from a `batch-write-item --request-items` file."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        return list(_from_request_items(data, path))
+    raise SeedError(f"{path}: expected a JSON list of mysfits or batch-write-item request items")
+
+
+def _from_request_items(data: dict, path: Path) -> Iterable[dict]:
+    deserializer = TypeDeserializer()
+    for table, requests in data.items():
+        if not isinstance(requests, list):
+            raise SeedError(f"{path}: {table!r} must map to a list of write requests")
+        for request in requests:
+            item = (request or {}).get("PutRequest", {}).get("Item")
+            if not isinstance(item, dict):
+                raise SeedError(f"{path}: every request must be a PutRequest with an Item")
+            yield {name: deserializer.deserialize(value) for name, value in item.items()}
+
+
+def upsert(record: dict) -> None:
+    """Write one mysfit's catalog attributes, keeping its likes and adoption if it exists."""
+    missing = [name for name in REQUIRED if record.get(name) in (None, "")]
+    if missing:
+        raise SeedError(f"mysfit {record.get('Name') or record.get('MysfitId')!r} is missing {', '.join(missing)}")
+    actions = [attr.set(_plain(record[name])) for name, attr in CATALOG_ATTRIBUTES.items()]
+    actions += [Mysfit.likes.set(Mysfit.likes | 0), Mysfit.adopted.set(Mysfit.adopted | False)]
+    Mysfit(record["MysfitId"]).update(actions=actions)
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def seed(records: Iterable[dict]) -> int:
+    count = 0
+    for record in records:
+        upsert(record)
+        count += 1
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m catalog.seed", description=__doc__.split("\n")[0])
+    parser.add_argument("--create-table", action="store_true", help="create the table first if it is missing")
+    parser.add_argument("--file", type=Path, action="append", default=[], help="also load this file (repeatable)")
+    parser.add_argument("--no-bundled", action="store_true", help="skip the bundled catalog")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env("mysfits-catalog-seed")
+        models.configure(settings)
+        if args.create_table:
+            for name in models.create_tables():
+                print(f"created table {name}")
+        total = 0 if args.no_bundled else seed(bundled_records())
+        for path in args.file:
+            total += seed(read_file(path))
+    except (ConfigError, SeedError, OSError, json.JSONDecodeError) as error:
+        print(f"seed failed: {error}", file=sys.stderr)
+        return 2
+    except PynamoDBConnectionError as error:
+        print(f"seed failed: cannot reach the table {settings.table_name}: {error.cause or error}", file=sys.stderr)
+        return 2
+    print(f"seeded {total} mysfits into {settings.table_name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
