@@ -1,0 +1,1 @@
+"""One-machine stand-ins for the AWS parts of Mythical Mysfits, and the command that runs the stack."""

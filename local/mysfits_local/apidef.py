@@ -1,0 +1,122 @@
+"""Reading the API definition (OpenAPI 3 with x-amazon-apigateway-* extensions).
+
+Only what API Gateway itself reads is interpreted here: paths and methods, the
+integration of each operation, stage variables, parameter mappings and gateway responses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+INTEGRATION = "x-amazon-apigateway-integration"
+GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
+ANY_METHOD = "x-amazon-apigateway-any-method"
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+
+# Default status of each gateway response type API Gateway can produce here.
+GATEWAY_RESPONSE_STATUS = {
+    "BAD_REQUEST_BODY": 400,
+    "BAD_REQUEST_PARAMETERS": 400,
+    "UNAUTHORIZED": 401,
+    "ACCESS_DENIED": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "REQUEST_TOO_LARGE": 413,
+    "THROTTLED": 429,
+    "API_CONFIGURATION_ERROR": 500,
+    "INTEGRATION_FAILURE": 504,
+    "INTEGRATION_TIMEOUT": 504,
+}
+
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+_CONTEXT_VARIABLE = re.compile(r"\$\{context\.([A-Za-z0-9_.]+)\}|\$context\.([A-Za-z0-9_.]*[A-Za-z0-9_])")
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str
+    pattern: re.Pattern
+    operations: dict[str, dict]
+
+    def operation(self, method: str) -> dict | None:
+        return self.operations.get(method.lower()) or self.operations.get(ANY_METHOD)
+
+
+@dataclass
+class ApiDefinition:
+    routes: list[Route] = field(default_factory=list)
+    gateway_responses: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, *paths: Path) -> ApiDefinition:
+        """Read one or more definitions; their paths and gateway responses are merged."""
+        definition = cls()
+        for path in paths:
+            document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            definition.gateway_responses.update(document.get(GATEWAY_RESPONSES, {}))
+            for template, item in document.get("paths", {}).items():
+                operations = {m: op for m, op in item.items() if m in METHODS or m == ANY_METHOD}
+                definition.routes.append(Route(template, _compile(template), operations))
+        # Literal segments win over parameters, as in API Gateway: most literal characters first.
+        definition.routes.sort(key=lambda r: -len(re.sub(r"\{[^}]+\}", "", r.template)))
+        return definition
+
+    def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            found = route.pattern.fullmatch(path)
+            if found:
+                return route, found.groupdict()
+        return None
+
+
+def _compile(template: str) -> re.Pattern:
+    """`/mysfits/{mysfitId}` -> a regex with named groups; `{proxy+}` matches the rest."""
+    parts = []
+    for piece in re.split(r"(\{[^}]+\})", template):
+        if piece.startswith("{") and piece.endswith("+}"):
+            parts.append(f"(?P<{piece[1:-2]}>.+)")
+        elif piece.startswith("{"):
+            parts.append(f"(?P<{piece[1:-1]}>[^/]+)")
+        else:
+            parts.append(re.escape(piece))
+    return re.compile("".join(parts) + "/?")
+
+
+def substitute_stage_variables(text: str, stage_variables: dict[str, str]) -> str:
+    def value(found: re.Match) -> str:
+        name = found.group(1)
+        if name not in stage_variables:
+            raise KeyError(f"stage variable {name!r} is not set")
+        return stage_variables[name]
+
+    return _STAGE_VARIABLE.sub(value, text)
+
+
+def mapping_value(expression: str, stage_variables: dict[str, str], request_headers) -> str | None:
+    """Evaluate a parameter-mapping source: 'literal', stageVariables.x or method.request.header.x."""
+    if len(expression) >= 2 and expression[0] == expression[-1] == "'":
+        return expression[1:-1]
+    if expression.startswith("stageVariables."):
+        return stage_variables.get(expression.removeprefix("stageVariables."))
+    if expression.startswith("method.request.header."):
+        return request_headers.get(expression.removeprefix("method.request.header."))
+    return None
+
+
+def render_context_template(template: str, context: dict[str, str]) -> str:
+    """Fill `$context.x` references of a gateway-response template.
+
+    `$context.error.messageString` is the message as a quoted JSON string, as in API Gateway.
+    """
+
+    def value(found: re.Match) -> str:
+        name = found.group(1) or found.group(2)
+        if name == "error.messageString":
+            return json.dumps(context.get("error.message", ""))
+        return context.get(name, "")
+
+    return _CONTEXT_VARIABLE.sub(value, template)

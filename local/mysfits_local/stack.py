@@ -1,0 +1,326 @@
+"""Run the whole Mythical Mysfits stack on one machine: `python -m mysfits_local up`.
+
+Starts, in dependency order and each as its own process: the embedded AWS (moto in server
+mode), the table and its seed data, the catalog service under gunicorn, the API Gateway
+stand-in and the site. Each step waits until its part answers. Ctrl-C (or SIGTERM) stops
+everything, in reverse order, leaving no process behind. If any part fails to start or
+dies, the command says which, shows the end of its log and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+REGION = "us-east-1"
+TABLE_NAME = "MysfitsTable"
+DEFAULT_PORTS = {"site": 8080, "api": 8000, "catalog": 8081, "aws": 4566}
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+
+class StackError(RuntimeError):
+    """A part of the stack failed to start or stopped unexpectedly."""
+
+
+@dataclass
+class Ports:
+    site: int = DEFAULT_PORTS["site"]
+    api: int = DEFAULT_PORTS["api"]
+    catalog: int = DEFAULT_PORTS["catalog"]
+    aws: int = DEFAULT_PORTS["aws"]
+
+
+@dataclass
+class Part:
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+
+def _die_with_parent() -> None:
+    """Runs in each child before exec: if `up` itself is killed, the child gets SIGTERM."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Stack:
+    root: Path
+    ports: Ports
+    run_dir: Path
+    host: str = "127.0.0.1"
+    say: Callable[[str], None] = print
+    parts: list[Part] = field(default_factory=list)
+
+    # -- addresses -------------------------------------------------------------------
+    def url(self, port: int) -> str:
+        return f"http://{self.host}:{port}"
+
+    @property
+    def site_url(self) -> str:
+        return self.url(self.ports.site)
+
+    @property
+    def api_url(self) -> str:
+        return self.url(self.ports.api)
+
+    @property
+    def catalog_url(self) -> str:
+        return self.url(self.ports.catalog)
+
+    @property
+    def aws_url(self) -> str:
+        return self.url(self.ports.aws)
+
+    def service_env(self) -> dict[str, str]:
+        """The environment every service gets: AWS endpoints point at the embedded AWS."""
+        env = dict(os.environ)
+        env.update(
+            AWS_REGION=REGION,
+            AWS_DEFAULT_REGION=REGION,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto accepts any credentials
+            AWS_ENDPOINT_URL=self.aws_url,
+            MYSFITS_TABLE_NAME=TABLE_NAME,
+            CORS_ALLOWED_ORIGIN=self.site_url,
+            AWS_XRAY_DAEMON_ADDRESS=f"{self.host}:2000",
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    # -- start / stop ----------------------------------------------------------------
+    def start(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "logs").mkdir(exist_ok=True)
+        self._check_ports_free()
+        python = sys.executable
+
+        self._spawn("aws", [python, "-m", "mysfits_local.aws", "-H", self.host, "-p", str(self.ports.aws)])
+        self._wait_until("aws", lambda: requests.get(f"{self.aws_url}/moto-api/", timeout=2).ok)
+
+        self.say("seeding MysfitsTable ...")
+        self._run_step("seed", [python, "-m", "catalog.seed", "--create-table"])
+
+        self._spawn(
+            "catalog",
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(self.root / "catalog-service/gunicorn.conf.py"),
+                "--bind",
+                f"{self.host}:{self.ports.catalog}",
+                "catalog:create_app()",
+            ],
+        )
+        self._wait_until("catalog", lambda: requests.get(f"{self.catalog_url}/health", timeout=2).ok)
+
+        self._spawn(
+            "api",
+            [
+                python,
+                "-m",
+                "mysfits_local.gateway",
+                "--host",
+                self.host,
+                "--port",
+                str(self.ports.api),
+                "--definition",
+                str(self.root / "cfn/api/mysfits-api.yaml"),
+                "--stage-variable",
+                f"catalogHost={self.host}:{self.ports.catalog}",
+                "--stage-variable",
+                "vpcLinkId=local",
+                "--stage-variable",
+                f"siteOrigin={self.site_url}",
+            ],
+        )
+        self._wait_until("api", lambda: requests.get(f"{self.api_url}/mysfits", timeout=5).ok)
+
+        config_path = self.write_site_config()
+        self._spawn(
+            "site",
+            [
+                python,
+                "-m",
+                "mysfits_local.site",
+                "--host",
+                self.host,
+                "--port",
+                str(self.ports.site),
+                "--web-dir",
+                str(self.root / "web"),
+                "--config",
+                str(config_path),
+            ],
+        )
+        self._wait_until("site", lambda: requests.get(f"{self.site_url}/config.json", timeout=2).ok)
+
+    def write_site_config(self) -> Path:
+        """The site's settings, as the deploy tool writes them from stack outputs on AWS."""
+        config = {"apiEndpoint": self.api_url, "region": REGION}
+        path = self.run_dir / "config.json"
+        path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        return path
+
+    def stop(self) -> None:
+        """Stop every part, last started first: SIGTERM to its process group, then SIGKILL."""
+        for part in reversed(self.parts):
+            if part.process.poll() is None:
+                _signal_group(part.process, signal.SIGTERM)
+                try:
+                    part.process.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    _signal_group(part.process, signal.SIGKILL)
+                    part.process.wait()
+            # Workers a part left behind in its group go too.
+            _signal_group(part.process, signal.SIGKILL)
+        self.parts.clear()
+
+    def watch(self) -> None:
+        """Block while every part runs; raise StackError when one stops by itself."""
+        while True:
+            for part in self.parts:
+                code = part.process.poll()
+                if code is not None:
+                    raise StackError(self._failure(part, f"stopped unexpectedly (exit code {code})"))
+            time.sleep(0.5)
+
+    # -- helpers ---------------------------------------------------------------------
+    def _check_ports_free(self) -> None:
+        import socket
+
+        for name, port in vars(self.ports).items():
+            with socket.socket() as probe:
+                if probe.connect_ex((self.host, port)) == 0:
+                    raise StackError(
+                        f"port {port} ({name}) on {self.host} is already in use: is the stack already "
+                        f"running? Stop it, or choose another port (see `python -m mysfits_local up --help`)."
+                    )
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        log_path = self.run_dir / "logs" / f"{name}.log"
+        log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
+        process = subprocess.Popen(
+            command,
+            cwd=self.root,
+            env=self.service_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+        self.parts.append(Part(name, process, log_path))
+
+    def _run_step(self, name: str, command: list[str]) -> None:
+        log_path = self.run_dir / "logs" / f"{name}.log"
+        with open(log_path, "wb") as log:
+            code = subprocess.call(command, cwd=self.root, env=self.service_env(), stdout=log, stderr=subprocess.STDOUT)
+        if code != 0:
+            raise StackError(self._failure(Part(name, None, log_path), f"failed (exit code {code})"))
+
+    def _wait_until(self, name: str, ready: Callable[[], bool]) -> None:
+        part = next(p for p in self.parts if p.name == name)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if part.process.poll() is not None:
+                raise StackError(self._failure(part, f"exited during start-up (exit code {part.process.returncode})"))
+            try:
+                if ready():
+                    self.say(f"  {name:<8} ready")
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise StackError(self._failure(part, f"was not ready after {READY_TIMEOUT:.0f}s"))
+
+    @staticmethod
+    def _failure(part: Part, what: str) -> str:
+        try:
+            tail = part.log_path.read_text(errors="replace").splitlines()[-20:]
+        except OSError:
+            tail = []
+        shown = "\n".join("    " + line for line in tail) or "    (no output)"
+        return f"{part.name} {what}. Last lines of {part.log_path}:\n{shown}"
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+def _port(name: str) -> int:
+    return int(os.environ.get(f"MYSFITS_{name.upper()}_PORT", DEFAULT_PORTS[name]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mysfits_local", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the whole stack; Ctrl-C stops it")
+    for name in DEFAULT_PORTS:
+        up.add_argument(
+            f"--{name}-port",
+            type=int,
+            default=_port(name),
+            help=f"default {DEFAULT_PORTS[name]}, or MYSFITS_{name.upper()}_PORT",
+        )
+    up.add_argument("--run-dir", type=Path, default=Path(".run"), help="logs and generated config (default .run)")
+    args = parser.parse_args(argv)
+
+    root = Path.cwd()
+    if not (root / "cfn/api/mysfits-api.yaml").exists():
+        print("run this from the repository root (where the Makefile is)", file=sys.stderr)
+        return 2
+    ports = Ports(site=args.site_port, api=args.api_port, catalog=args.catalog_port, aws=args.aws_port)
+    stack = Stack(root=root, ports=ports, run_dir=args.run_dir.resolve(), say=lambda s: print(s, flush=True))
+
+    def _terminate(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    print("starting Mythical Mysfits on this machine ...", flush=True)
+    try:
+        stack.start()
+        print(
+            "\nMythical Mysfits is running:\n"
+            f"  site      {stack.site_url}/\n"
+            f"  API       {stack.api_url}/mysfits\n"
+            f"  catalog   {stack.catalog_url}/ (behind the API, as behind the internal load balancer)\n"
+            f"  AWS       {stack.aws_url}/ (embedded moto)\n"
+            f"  logs      {stack.run_dir / 'logs'}\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        stack.watch()
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+        stack.stop()
+        print("stopped.", flush=True)
+        return 0
+    except StackError as error:
+        print(f"\nerror: {error}", file=sys.stderr, flush=True)
+        stack.stop()
+        return 1
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
