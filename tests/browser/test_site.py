@@ -1,0 +1,117 @@
+"""The site in a real browser against the running one-machine stack."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
+READY = "#mysfit-grid[data-state=ready]"
+
+
+def _cards(page):
+    return page.locator("[data-testid=mysfit-card]")
+
+
+def test_grid_shows_every_mysfit_with_image_name_species_and_alignment(stack, page):
+    page.goto(stack.site_url + "/")
+    page.wait_for_selector(READY)
+    cards = _cards(page)
+    expect(cards).to_have_count(len(BUNDLED))
+    shown = sorted(cards.locator("[data-testid=open-profile]").all_inner_texts())
+    assert [name.strip() for name in shown] == sorted(m["Name"] for m in BUNDLED)
+    for record in BUNDLED:
+        card = page.locator(f"[data-mysfit-id='{record['MysfitId']}']")
+        expect(card).to_contain_text(record["Species"])
+        image = card.locator("img")
+        expect(image).to_have_attribute("alt", re.compile(re.escape(record["Name"])))
+        # The image really loaded from the site (not a broken-image placeholder).
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    expect(page.locator("#result-count")).to_contain_text(str(len(BUNDLED)))
+
+
+def test_filtering_on_evil_shows_only_evil_mysfits_and_is_in_the_url(stack, page):
+    evil = {m["MysfitId"] for m in BUNDLED if m["GoodEvil"] == "Evil"}
+    page.goto(stack.site_url + "/")
+    page.wait_for_selector(READY)
+    page.select_option("#filter-goodevil", "Evil")
+    expect(page).to_have_url(re.compile(r"\?filter=GoodEvil&value=Evil$"))
+    page.wait_for_selector(READY)
+    expect(_cards(page)).to_have_count(len(evil))
+    assert {c.get_attribute("data-mysfit-id") for c in _cards(page).all()} == evil
+    assert {c.get_attribute("data-goodevil") for c in _cards(page).all()} == {"Evil"}
+
+    page.reload()  # the URL alone restores the filter
+    page.wait_for_selector(READY)
+    expect(_cards(page)).to_have_count(len(evil))
+    expect(page.locator("#filter-goodevil")).to_have_value("Evil")
+
+    page.click("#view-all")
+    page.wait_for_selector(READY)
+    expect(_cards(page)).to_have_count(len(BUNDLED))
+    expect(page).to_have_url(stack.site_url + "/")
+
+
+def test_species_filter(stack, page):
+    species = BUNDLED[0]["Species"]
+    expected = {m["MysfitId"] for m in BUNDLED if m["Species"] == species}
+    page.goto(stack.site_url + "/")
+    page.wait_for_selector(READY)
+    page.select_option("#filter-species", species)
+    page.wait_for_selector(READY)
+    expect(_cards(page)).to_have_count(len(expected))
+    assert {c.get_attribute("data-species") for c in _cards(page).all()} == {species}
+
+
+def test_profile_opens_with_every_detail_and_closes(stack, page):
+    record = BUNDLED[3]
+    page.goto(stack.site_url + "/")
+    page.wait_for_selector(READY)
+    page.locator(f"[data-mysfit-id='{record['MysfitId']}'] [data-testid=open-profile]").click()
+    dialog = page.locator("#profile-dialog[data-state=ready]")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("[data-testid=profile-name]")).to_have_text(record["Name"])
+    expect(dialog.locator("[data-testid=profile-species]")).to_contain_text(record["Species"])
+    expect(dialog.locator("[data-testid=profile-age]")).to_contain_text(str(record["Age"]))
+    expect(dialog.locator("[data-testid=profile-description]")).to_have_text(record["Description"])
+    alignment = dialog.locator("[data-testid=profile-alignment]")
+    if record["GoodEvil"] == record["LawChaos"] == "Neutral":
+        expect(alignment).to_contain_text("True Neutral")
+    else:
+        expect(alignment).to_contain_text(record["GoodEvil"] if record["GoodEvil"] != "Neutral" else record["LawChaos"])
+    expect(dialog.locator("[data-testid=profile-likes]")).to_contain_text("0")
+    expect(dialog.locator("[data-testid=profile-adopted]")).to_have_text("Available for adoption")
+    expect(dialog.locator("[data-testid=profile-image]")).to_have_attribute(
+        "alt", re.compile(re.escape(record["Name"]))
+    )
+    expect(page).to_have_url(re.compile(r"mysfit=" + record["MysfitId"]))
+
+    page.keyboard.press("Escape")
+    expect(page.locator("#profile-dialog")).not_to_be_visible()
+    expect(page).not_to_have_url(re.compile("mysfit="))
+
+
+def test_keyboard_only_visitor_can_open_a_profile(stack, page):
+    page.goto(stack.site_url + "/")
+    page.wait_for_selector(READY)
+    first = _cards(page).first.locator("[data-testid=open-profile]")
+    first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#profile-dialog[data-state=ready]")).to_be_visible()
+    page.locator("[data-testid=profile-close]").press("Enter")
+    expect(page.locator("#profile-dialog")).not_to_be_visible()
+    # Focus returns to the card that opened the dialog.
+    assert first.evaluate("el => el === document.activeElement")
+
+
+def test_narrow_screen_has_no_sideways_scrolling(stack, browser):
+    context = browser.new_context(viewport={"width": 320, "height": 700})
+    page = context.new_page()
+    page.goto(stack.site_url + "/")
+    page.wait_for_selector(READY)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    context.close()

@@ -1,0 +1,87 @@
+"""The whole one-machine stack, started once for the cross-service tests, on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen
+    output: list[str]
+    site_url: str
+    api_url: str
+    catalog_url: str
+    aws_url: str
+    run_dir: Path
+    reader: threading.Thread
+
+    def stop(self, timeout: float = 60) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        code = self.process.wait(timeout)
+        self.reader.join(timeout)
+        self.process.stdout.close()
+        return code
+
+
+def start_stack(run_dir: Path, ports: dict[str, int] | None = None, ready_timeout: float = 120) -> RunningStack:
+    ports = ports or {name: free_port() for name in ("site", "api", "catalog", "aws")}
+    command = [sys.executable, "-m", "mysfits_local", "up", "--run-dir", str(run_dir)]
+    for name, port in ports.items():
+        command += [f"--{name}-port", str(port)]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    output: list[str] = []
+    ready = threading.Event()
+
+    def read():
+        for line in process.stdout:
+            output.append(line)
+            if "Press Ctrl-C to stop." in line:
+                ready.set()
+        ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    ready.wait(ready_timeout)
+    url = lambda port: f"http://127.0.0.1:{port}"  # noqa: E731
+    stack = RunningStack(
+        process,
+        output,
+        url(ports["site"]),
+        url(ports["api"]),
+        url(ports["catalog"]),
+        url(ports["aws"]),
+        run_dir,
+        reader,
+    )
+    return stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    running = start_stack(tmp_path_factory.mktemp("stack"))
+    if running.process.poll() is not None or not any("Press Ctrl-C" in line for line in running.output):
+        running.stop()
+        pytest.fail("the stack did not start:\n" + "".join(running.output))
+    yield running
+    assert running.stop() == 0, "".join(running.output)

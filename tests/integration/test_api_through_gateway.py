@@ -1,0 +1,108 @@
+"""The Mysfits API, called through the API Gateway stand-in of a running stack."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
+
+
+def test_lists_the_whole_seeded_catalog(stack):
+    response = requests.get(f"{stack.api_url}/mysfits", timeout=10)
+    assert response.status_code == 200
+    listed = {m["mysfitId"]: m for m in response.json()["mysfits"]}
+    assert set(listed) == {m["MysfitId"] for m in BUNDLED}
+    for record in BUNDLED:
+        item = listed[record["MysfitId"]]
+        assert (item["name"], item["species"], item["goodevil"], item["lawchaos"], item["thumbImageUri"]) == (
+            record["Name"],
+            record["Species"],
+            record["GoodEvil"],
+            record["LawChaos"],
+            record["ThumbImageUri"],
+        )
+
+
+@pytest.mark.parametrize(
+    ("filter_name", "key"), [("GoodEvil", "GoodEvil"), ("LawChaos", "LawChaos"), ("Species", "Species")]
+)
+def test_every_filter_value_through_the_gateway(stack, filter_name, key):
+    for value in {m[key] for m in BUNDLED}:
+        response = requests.get(f"{stack.api_url}/mysfits", params={"filter": filter_name, "value": value}, timeout=10)
+        assert response.status_code == 200
+        expected = {m["MysfitId"] for m in BUNDLED if m[key] == value}
+        assert {m["mysfitId"] for m in response.json()["mysfits"]} == expected
+
+
+def test_get_one_through_the_gateway(stack):
+    record = BUNDLED[0]
+    response = requests.get(f"{stack.api_url}/mysfits/{record['MysfitId']}", timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["name"] == record["Name"]
+    assert body["description"] == record["Description"]
+    assert body["age"] == record["Age"]
+    assert body["profileImageUri"] == record["ProfileImageUri"]
+
+
+def test_errors_keep_their_status_and_format_through_the_gateway(stack):
+    missing = requests.get(f"{stack.api_url}/mysfits/not-a-mysfit", timeout=10)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "NotFound"
+    bad = requests.get(f"{stack.api_url}/mysfits?filter=Colour&value=Red", timeout=10)
+    assert bad.status_code == 400
+    assert "GoodEvil, LawChaos, Species" in bad.json()["error"]["message"]
+    no_route = requests.get(f"{stack.api_url}/unicorns", timeout=10)
+    assert no_route.status_code == 404
+    assert no_route.json() == {"error": {"code": "NotFound", "message": "No such route: GET /unicorns"}}
+
+
+def test_etag_revalidation_through_the_gateway(stack):
+    first = requests.get(f"{stack.api_url}/mysfits?filter=GoodEvil&value=Evil", timeout=10)
+    again = requests.get(
+        f"{stack.api_url}/mysfits?filter=GoodEvil&value=Evil",
+        headers={"If-None-Match": first.headers["ETag"]},
+        timeout=10,
+    )
+    assert again.status_code == 304
+
+
+def test_cors_for_the_site(stack):
+    preflight = requests.options(
+        f"{stack.api_url}/mysfits/abc",
+        headers={"Origin": stack.site_url, "Access-Control-Request-Method": "GET"},
+        timeout=10,
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == stack.site_url
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+    listed = requests.get(f"{stack.api_url}/mysfits", headers={"Origin": stack.site_url}, timeout=10)
+    assert listed.headers["Access-Control-Allow-Origin"] == stack.site_url
+    missing = requests.get(f"{stack.api_url}/nowhere", headers={"Origin": stack.site_url}, timeout=10)
+    assert missing.headers["Access-Control-Allow-Origin"] == stack.site_url
+
+
+def test_gateway_adds_a_trace_id_and_keeps_one_it_is_given(stack):
+    added = requests.get(f"{stack.api_url}/mysfits", timeout=10).headers["X-Amzn-Trace-Id"]
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", added)
+    given = "Root=1-5f84c7a1-0123456789abcdef01234567;Sampled=0"
+    kept = requests.get(f"{stack.api_url}/mysfits", headers={"X-Amzn-Trace-Id": given}, timeout=10)
+    assert kept.headers["X-Amzn-Trace-Id"].startswith("Root=1-5f84c7a1-0123456789abcdef01234567")
+
+
+def test_site_serves_the_generated_config_and_the_images(stack):
+    config = requests.get(f"{stack.site_url}/config.json", timeout=10).json()
+    assert config == {"apiEndpoint": stack.api_url, "region": "us-east-1"}
+    page = requests.get(f"{stack.site_url}/", timeout=10)
+    assert page.status_code == 200
+    assert "Mythical Mysfits" in page.text
+    for record in BUNDLED:
+        image = requests.get(f"{stack.site_url}/{record['ThumbImageUri']}", timeout=10)
+        assert image.status_code == 200, record["ThumbImageUri"]
+        assert image.headers["Content-Type"] == "image/svg+xml"
+        assert b"<svg" in image.content
