@@ -158,3 +158,18 @@ def test_cors_preflight_is_answered_by_the_mock_integration(gateway):
     assert response.headers["Access-Control-Allow-Origin"] == "http://site.test"
     assert response.headers["Access-Control-Allow-Headers"].startswith("Authorization")
     assert response.headers["Access-Control-Max-Age"] == "600"
+
+
+def test_mysfits_api_with_the_catalog_down_is_502_with_cors():
+    process, url = _start_gateway(
+        [ROOT / "cfn/api/mysfits-api.yaml"],
+        {"catalogHost": f"127.0.0.1:{free_port()}", "vpcLinkId": "local", "siteOrigin": "http://site.test"},
+    )
+    try:
+        response = requests.get(f"{url}/mysfits", timeout=5)
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "BadGateway"
+    assert response.headers["Access-Control-Allow-Origin"] == "http://site.test"

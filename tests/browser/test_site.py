@@ -18,6 +18,8 @@ def _cards(page):
 
 
 def test_grid_shows_every_mysfit_with_image_name_species_and_alignment(stack, page):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(stack.site_url + "/")
     page.wait_for_selector(READY)
     cards = _cards(page)
@@ -32,6 +34,9 @@ def test_grid_shows_every_mysfit_with_image_name_species_and_alignment(stack, pa
         # The image really loaded from the site (not a broken-image placeholder).
         assert image.evaluate("img => img.complete && img.naturalWidth > 0")
     expect(page.locator("#result-count")).to_contain_text(str(len(BUNDLED)))
+    # Everything comes from the site or the API: no CDN, no external font or image.
+    outside = [url for url in requested if not url.startswith((stack.site_url, stack.api_url))]
+    assert outside == []
 
 
 def test_filtering_on_evil_shows_only_evil_mysfits_and_is_in_the_url(stack, page):
