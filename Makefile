@@ -1,6 +1,7 @@
 # The way in: `make up` starts the whole stack on this machine, `make test` runs every check.
 PYTHON ?= python3
 VENV ?= .venv
+BENCH_SECONDS ?= 5
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt catalog-service/requirements.txt */pyproject.toml | cksum | cut -d' ' -f1)
 
@@ -15,9 +16,11 @@ $(STAMP):
 up: $(STAMP)
 	$(PY) -m mysfits_local up
 
+# Lint, every test, then the benchmark's figures (a benchmark prints; it is not a test).
 test: $(STAMP) lint
 	@scripts/ensure-system-packages
 	$(PY) -m pytest
+	$(PY) bench/catalog_bench.py --seconds $(BENCH_SECONDS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -29,7 +32,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	@scripts/ensure-system-packages
-	$(PY) bench/catalog_bench.py
+	$(PY) bench/catalog_bench.py --seconds 10
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache
