@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from mysfits_local.stack import Ports, Stack
+from mysfits_local.stack import DEFAULT_PORTS, Ports, Stack
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is needed: sudo apt-get install wrk (or run scripts/ensure-system-packages)", file=sys.stderr)
         return 2
 
-    ports = Ports(site=free_port(), api=free_port(), catalog=free_port(), aws=free_port())
+    ports = Ports(**{name: free_port() for name in DEFAULT_PORTS})
     stack = Stack(root=ROOT, ports=ports, run_dir=Path(tempfile.mkdtemp(prefix="mysfits-bench-")), say=lambda s: None)
     try:
         stack.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
+from mysfits_local.stack import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,9 +26,15 @@ class RunningStack:
     site_url: str
     api_url: str
     catalog_url: str
+    adoption_url: str
     aws_url: str
     run_dir: Path
     reader: threading.Thread
+
+    @property
+    def config(self) -> dict:
+        """The site's generated config.json: API endpoint and the Cognito pool and client."""
+        return json.loads((self.run_dir / "config.json").read_text())
 
     def stop(self, timeout: float = 60) -> int:
         if self.process.poll() is None:
@@ -38,7 +46,7 @@ class RunningStack:
 
 
 def start_stack(run_dir: Path, ports: dict[str, int] | None = None, ready_timeout: float = 120) -> RunningStack:
-    ports = ports or {name: free_port() for name in ("site", "api", "catalog", "aws")}
+    ports = ports or {name: free_port() for name in DEFAULT_PORTS}
     command = [sys.executable, "-m", "mysfits_local", "up", "--run-dir", str(run_dir)]
     for name, port in ports.items():
         command += [f"--{name}-port", str(port)]
@@ -70,6 +78,7 @@ def start_stack(run_dir: Path, ports: dict[str, int] | None = None, ready_timeou
         url(ports["site"]),
         url(ports["api"]),
         url(ports["catalog"]),
+        url(ports["adoption"]),
         url(ports["aws"]),
         run_dir,
         reader,

@@ -98,7 +98,7 @@ def seed(records: Iterable[dict]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m catalog.seed", description=__doc__.split("\n")[0])
-    parser.add_argument("--create-table", action="store_true", help="create the table first if it is missing")
+    parser.add_argument("--create-table", action="store_true", help="create MysfitsTable first if it is missing")
     parser.add_argument("--file", type=Path, action="append", default=[], help="also load this file (repeatable)")
     parser.add_argument("--no-bundled", action="store_true", help="skip the bundled catalog")
     args = parser.parse_args(argv)
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env("mysfits-catalog-seed")
         models.configure(settings)
         if args.create_table:
-            for name in models.create_tables():
+            for name in models.create_tables([Mysfit]):
                 print(f"created table {name}")
         total = 0 if args.no_bundled else seed(bundled_records())
         for path in args.file:

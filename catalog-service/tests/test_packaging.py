@@ -65,7 +65,13 @@ def test_the_image_install_steps_give_a_working_service(tmp_path):
     result = subprocess.run([str(python), "-c", check], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert result.stdout.strip() == "ok", result.stderr
     gunicorn = subprocess.run(
-        [str(env_dir / "bin/gunicorn"), "--check-config", "-c", SERVICE / "gunicorn.conf.py", "catalog:create_app()"],
+        [
+            str(env_dir / "bin/gunicorn"),
+            "--check-config",
+            "-c",
+            "python:mysfits_shared.gunicorn_conf",
+            "catalog:create_app()",
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -87,7 +93,7 @@ def test_configuration_error_stops_start_up_with_its_message(tmp_path):
             "-m",
             "gunicorn",
             "-c",
-            SERVICE / "gunicorn.conf.py",
+            "python:mysfits_shared.gunicorn_conf",
             "--bind",
             "127.0.0.1:0",
             "catalog:create_app()",

@@ -28,10 +28,12 @@ GATEWAY_RESPONSE_STATUS = {
     "REQUEST_TOO_LARGE": 413,
     "THROTTLED": 429,
     "API_CONFIGURATION_ERROR": 500,
+    "AUTHORIZER_FAILURE": 500,
     "INTEGRATION_FAILURE": 504,
     "INTEGRATION_TIMEOUT": 504,
 }
 
+_DEPLOY_VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 _CONTEXT_VARIABLE = re.compile(r"\$\{context\.([A-Za-z0-9_.]+)\}|\$context\.([A-Za-z0-9_.]*[A-Za-z0-9_])")
 
@@ -50,14 +52,22 @@ class Route:
 class ApiDefinition:
     routes: list[Route] = field(default_factory=list)
     gateway_responses: dict[str, dict] = field(default_factory=dict)
+    security_schemes: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, *paths: Path) -> ApiDefinition:
-        """Read one or more definitions; their paths and gateway responses are merged."""
+    def load(cls, *paths: Path, variables: dict[str, str] | None = None) -> ApiDefinition:
+        """Read one or more definitions; their paths, schemes and gateway responses are merged.
+
+        `${Name}` placeholders (no dot: not stage variables) are replaced from `variables`,
+        as the deploy step substitutes them (for example the user pool's ARN).
+        """
         definition = cls()
         for path in paths:
-            document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            text = Path(path).read_text(encoding="utf-8")
+            text = _DEPLOY_VARIABLE.sub(lambda m: (variables or {}).get(m.group(1), m.group(0)), text)
+            document = yaml.safe_load(text)
             definition.gateway_responses.update(document.get(GATEWAY_RESPONSES, {}))
+            definition.security_schemes.update(document.get("components", {}).get("securitySchemes", {}))
             for template, item in document.get("paths", {}).items():
                 operations = {m: op for m, op in item.items() if m in METHODS or m == ANY_METHOD}
                 definition.routes.append(Route(template, _compile(template), operations))
@@ -96,14 +106,20 @@ def substitute_stage_variables(text: str, stage_variables: dict[str, str]) -> st
     return _STAGE_VARIABLE.sub(value, text)
 
 
-def mapping_value(expression: str, stage_variables: dict[str, str], request_headers) -> str | None:
-    """Evaluate a parameter-mapping source: 'literal', stageVariables.x or method.request.header.x."""
+def mapping_value(
+    expression: str, stage_variables: dict[str, str], request_headers, claims: dict | None = None
+) -> str | None:
+    """Evaluate a parameter-mapping source: 'literal', stageVariables.x, method.request.header.x
+    or context.authorizer.claims.x."""
     if len(expression) >= 2 and expression[0] == expression[-1] == "'":
         return expression[1:-1]
     if expression.startswith("stageVariables."):
         return stage_variables.get(expression.removeprefix("stageVariables."))
     if expression.startswith("method.request.header."):
         return request_headers.get(expression.removeprefix("method.request.header."))
+    if expression.startswith("context.authorizer.claims.") and claims is not None:
+        value = claims.get(expression.removeprefix("context.authorizer.claims."))
+        return None if value is None else str(value)
     return None
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from mysfits_shared.auth import InvalidToken, KeysUnavailable, TokenVerifier, issuer_for, token_from_header
+
 from .apidef import (
     GATEWAY_RESPONSE_STATUS,
     INTEGRATION,
@@ -67,10 +69,42 @@ class GatewayError(Exception):
         self.message = message
 
 
+def cognito_verifiers(
+    definition: ApiDefinition, client_id: str | None, cognito_endpoint: str | None
+) -> dict[str, TokenVerifier]:
+    """A token verifier per Cognito user pools authorizer of the definition.
+
+    The pool comes from the authorizer's providerARNs. Unlike API Gateway, the stand-in
+    also checks the token's audience (the site's app client) when `client_id` is given.
+    """
+    verifiers = {}
+    for name, scheme in definition.security_schemes.items():
+        authorizer = scheme.get("x-amazon-apigateway-authorizer", {})
+        if authorizer.get("type") != "cognito_user_pools":
+            continue
+        arn = authorizer["providerARNs"][0]
+        try:
+            _, _, _, region, _, resource = arn.split(":", 5)
+            pool_id = resource.split("/", 1)[1]
+        except (ValueError, IndexError):
+            # Its routes answer API_CONFIGURATION_ERROR until the pool is given.
+            log.warning("authorizer %s: %r is not a user pool ARN (see --definition-variable)", name, arn)
+            continue
+        jwks_url = f"{cognito_endpoint.rstrip('/')}/{pool_id}/.well-known/jwks.json" if cognito_endpoint else None
+        verifiers[name] = TokenVerifier(issuer_for(region, pool_id), audience=client_id, jwks_url=jwks_url)
+    return verifiers
+
+
 class Gateway:
-    def __init__(self, definition: ApiDefinition, stage_variables: dict[str, str]):
+    def __init__(
+        self,
+        definition: ApiDefinition,
+        stage_variables: dict[str, str],
+        verifiers: dict[str, TokenVerifier] | None = None,
+    ):
         self.definition = definition
         self.stage_variables = stage_variables
+        self.verifiers = verifiers or {}
         self._session: aiohttp.ClientSession | None = None
 
     def app(self) -> web.Application:
@@ -106,13 +140,32 @@ class Gateway:
         operation = matched[0].operation(request.method) if matched else None
         if operation is None:
             raise GatewayError("MISSING_AUTHENTICATION_TOKEN", f"No such route: {request.method} {request.path}")
+        claims = await self._authorize(operation, request)
         integration = operation.get(INTEGRATION)
         kind = (integration or {}).get("type", "").lower()
         if kind == "mock":
             return self._mock(integration, request)
         if kind == "http_proxy":
-            return await self._http_proxy(integration, matched[1], request, trace_id)
+            return await self._http_proxy(integration, matched[1], request, trace_id, claims)
         raise GatewayError("API_CONFIGURATION_ERROR", "This route has no integration the gateway can run.")
+
+    async def _authorize(self, operation: dict, request: web.Request) -> dict | None:
+        """Run the operation's Cognito authorizer, if it has one; the token's claims."""
+        for requirement in operation.get("security", []):
+            for name in requirement:
+                verifier = self.verifiers.get(name)
+                if verifier is None:
+                    raise GatewayError("API_CONFIGURATION_ERROR", f"Authorizer {name} is not configured.")
+                try:
+                    token = token_from_header(request.headers.get("Authorization"))
+                    # The first call fetches the pool's keys: keep the event loop free meanwhile.
+                    return await asyncio.get_running_loop().run_in_executor(None, verifier.verify, token)
+                except InvalidToken as error:
+                    raise GatewayError("UNAUTHORIZED", str(error)) from None
+                except KeysUnavailable as error:
+                    log.warning("authorizer %s: %s", name, error)
+                    raise GatewayError("AUTHORIZER_FAILURE", "Sign-in cannot be checked right now.") from None
+        return None
 
     def _mock(self, integration: dict, request: web.Request) -> web.Response:
         answer = integration.get("responses", {}).get("default", {})
@@ -123,7 +176,9 @@ class Gateway:
                 response.headers[target.removeprefix("method.response.header.")] = value
         return response
 
-    async def _http_proxy(self, integration: dict, path_params: dict, request: web.Request, trace_id: str):
+    async def _http_proxy(
+        self, integration: dict, path_params: dict, request: web.Request, trace_id: str, claims: dict | None
+    ):
         url = self._integration_url(integration, path_params)
         if request.query_string:
             url += "?" + request.query_string
@@ -133,6 +188,13 @@ class Gateway:
             raise GatewayError("REQUEST_TOO_LARGE", "The request body is too large.") from None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers[TRACE_HEADER] = trace_id
+        for target, source in integration.get("requestParameters", {}).items():
+            if target.startswith("integration.request.header."):
+                name = target.removeprefix("integration.request.header.")
+                value = mapping_value(source, self.stage_variables, request.headers, claims)
+                headers.pop(name, None)  # a mapped header is never what the client sent
+                if value is not None:
+                    headers[name] = value
         forwarded = request.headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{forwarded}, {request.remote}" if forwarded else (request.remote or "")
         method = integration.get("httpMethod", "ANY").upper()
@@ -196,12 +258,12 @@ class Gateway:
         return response
 
 
-def parse_stage_variables(pairs: list[str]) -> dict[str, str]:
+def parse_pairs(pairs: list[str]) -> dict[str, str]:
     variables = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise SystemExit(f"--stage-variable must be NAME=VALUE, got {pair!r}")
+            raise SystemExit(f"expected NAME=VALUE, got {pair!r}")
         variables[name] = value
     return variables
 
@@ -212,9 +274,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("MYSFITS_API_PORT", "8000")))
     parser.add_argument("--stage-variable", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--definition-variable",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of a ${NAME} placeholder substituted at deploy time (e.g. UserPoolArn)",
+    )
+    parser.add_argument("--cognito-endpoint", help="where the user pools' JWKS are served (the embedded AWS)")
+    parser.add_argument("--cognito-client-id", help="the site's app client: ID tokens must be issued to it")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    gateway = Gateway(ApiDefinition.load(*args.definition), parse_stage_variables(args.stage_variable))
+    definition = ApiDefinition.load(*args.definition, variables=parse_pairs(args.definition_variable))
+    verifiers = cognito_verifiers(definition, args.cognito_client_id, args.cognito_endpoint)
+    gateway = Gateway(definition, parse_pairs(args.stage_variable), verifiers)
     try:
         import uvloop
 

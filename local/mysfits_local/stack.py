@@ -1,8 +1,9 @@
 """Run the whole Mythical Mysfits stack on one machine: `python -m mysfits_local up`.
 
 Starts, in dependency order and each as its own process: the embedded AWS (moto in server
-mode), the table and its seed data, the catalog service under gunicorn, the API Gateway
-stand-in and the site. Each step waits until its part answers. Ctrl-C (or SIGTERM) stops
+mode), the Cognito user pool and web client, the tables and the seed data, the catalog and
+adoption services under gunicorn, the API Gateway stand-in and the site. Each step waits
+until its part answers. Ctrl-C (or SIGTERM) stops
 everything, in reverse order, leaving no process behind. If any part fails to start or
 dies, the command says which, shows the end of its log and exits non-zero.
 """
@@ -26,7 +27,16 @@ import requests
 
 REGION = "us-east-1"
 TABLE_NAME = "MysfitsTable"
-DEFAULT_PORTS = {"site": 8080, "api": 8000, "catalog": 8081, "aws": 4566}
+LIKES_TABLE_NAME = "MysfitLikesTable"
+DEFAULT_PORTS = {"site": 8080, "api": 8000, "catalog": 8081, "adoption": 8082, "aws": 4566}
+# The user pool's password policy; the site shows and checks the same rules.
+PASSWORD_POLICY = {
+    "MinimumLength": 8,
+    "RequireUppercase": True,
+    "RequireLowercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": True,
+}
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
@@ -40,7 +50,15 @@ class Ports:
     site: int = DEFAULT_PORTS["site"]
     api: int = DEFAULT_PORTS["api"]
     catalog: int = DEFAULT_PORTS["catalog"]
+    adoption: int = DEFAULT_PORTS["adoption"]
     aws: int = DEFAULT_PORTS["aws"]
+
+
+@dataclass(frozen=True)
+class UserPool:
+    id: str
+    arn: str
+    client_id: str
 
 
 @dataclass
@@ -64,6 +82,7 @@ class Stack:
     host: str = "127.0.0.1"
     say: Callable[[str], None] = print
     parts: list[Part] = field(default_factory=list)
+    user_pool: UserPool | None = None
 
     # -- addresses -------------------------------------------------------------------
     def url(self, port: int) -> str:
@@ -82,6 +101,10 @@ class Stack:
         return self.url(self.ports.catalog)
 
     @property
+    def adoption_url(self) -> str:
+        return self.url(self.ports.adoption)
+
+    @property
     def aws_url(self) -> str:
         return self.url(self.ports.aws)
 
@@ -95,11 +118,44 @@ class Stack:
             AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto accepts any credentials
             AWS_ENDPOINT_URL=self.aws_url,
             MYSFITS_TABLE_NAME=TABLE_NAME,
+            MYSFITS_LIKES_TABLE_NAME=LIKES_TABLE_NAME,
             CORS_ALLOWED_ORIGIN=self.site_url,
             AWS_XRAY_DAEMON_ADDRESS=f"{self.host}:2000",
             PYTHONUNBUFFERED="1",
         )
+        if self.user_pool:
+            env.update(
+                COGNITO_USER_POOL_ID=self.user_pool.id,
+                COGNITO_USER_POOL_CLIENT_ID=self.user_pool.client_id,
+                COGNITO_JWKS_URL=f"{self.aws_url}/{self.user_pool.id}/.well-known/jwks.json",
+            )
         return env
+
+    def create_user_pool(self) -> UserPool:
+        """The Cognito user pool (email sign-in) and the site's app client, on the embedded AWS."""
+        import boto3
+
+        cognito = boto3.client(
+            "cognito-idp",
+            endpoint_url=self.aws_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto
+        )
+        pool = cognito.create_user_pool(
+            PoolName="mysfits-visitors",
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            Policies={"PasswordPolicy": PASSWORD_POLICY},
+        )["UserPool"]
+        client = cognito.create_user_pool_client(
+            UserPoolId=pool["Id"],
+            ClientName="mysfits-site",
+            GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            PreventUserExistenceErrors="ENABLED",
+        )["UserPoolClient"]
+        return UserPool(pool["Id"], pool["Arn"], client["ClientId"])
 
     # -- start / stop ----------------------------------------------------------------
     def start(self) -> None:
@@ -111,23 +167,29 @@ class Stack:
         self._spawn("aws", [python, "-m", "mysfits_local.aws", "-H", self.host, "-p", str(self.ports.aws)])
         self._wait_until("aws", lambda: requests.get(f"{self.aws_url}/moto-api/", timeout=2).ok)
 
-        self.say("seeding MysfitsTable ...")
-        self._run_step("seed", [python, "-m", "catalog.seed", "--create-table"])
+        self.user_pool = self.create_user_pool()
+        self.say(f"  cognito  user pool {self.user_pool.id}, web client {self.user_pool.client_id}")
 
-        self._spawn(
-            "catalog",
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(self.root / "catalog-service/gunicorn.conf.py"),
-                "--bind",
-                f"{self.host}:{self.ports.catalog}",
-                "catalog:create_app()",
-            ],
-        )
-        self._wait_until("catalog", lambda: requests.get(f"{self.catalog_url}/health", timeout=2).ok)
+        self.say("creating tables and seeding MysfitsTable ...")
+        self._run_step("seed", [python, "-m", "catalog.seed", "--create-table"])
+        self._run_step("tables", [python, "-m", "adoption.tables"])
+
+        for name, port in (("catalog", self.ports.catalog), ("adoption", self.ports.adoption)):
+            self._spawn(
+                name,
+                [
+                    python,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "python:mysfits_shared.gunicorn_conf",
+                    "--bind",
+                    f"{self.host}:{port}",
+                    f"{name}:create_app()",
+                ],
+            )
+        for name, url in (("catalog", self.catalog_url), ("adoption", self.adoption_url)):
+            self._wait_until(name, lambda url=url: requests.get(f"{url}/health", timeout=2).ok)
 
         self._spawn(
             "api",
@@ -143,6 +205,14 @@ class Stack:
                 str(self.root / "cfn/api/mysfits-api.yaml"),
                 "--stage-variable",
                 f"catalogHost={self.host}:{self.ports.catalog}",
+                "--stage-variable",
+                f"adoptionHost={self.host}:{self.ports.adoption}",
+                "--definition-variable",
+                f"UserPoolArn={self.user_pool.arn}",
+                "--cognito-endpoint",
+                self.aws_url,
+                "--cognito-client-id",
+                self.user_pool.client_id,
                 "--stage-variable",
                 "vpcLinkId=local",
                 "--stage-variable",
@@ -172,7 +242,15 @@ class Stack:
 
     def write_site_config(self) -> Path:
         """The site's settings, as the deploy tool writes them from stack outputs on AWS."""
-        config = {"apiEndpoint": self.api_url, "region": REGION}
+        config = {
+            "apiEndpoint": self.api_url,
+            "region": REGION,
+            "userPoolId": self.user_pool.id,
+            "userPoolClientId": self.user_pool.client_id,
+            "cognitoEndpoint": self.aws_url,
+            # On one machine no email is sent: the site says any confirmation code works.
+            "localStack": True,
+        }
         path = self.run_dir / "config.json"
         path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         return path
@@ -287,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (root / "cfn/api/mysfits-api.yaml").exists():
         print("run this from the repository root (where the Makefile is)", file=sys.stderr)
         return 2
-    ports = Ports(site=args.site_port, api=args.api_port, catalog=args.catalog_port, aws=args.aws_port)
+    ports = Ports(**{name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS})
     stack = Stack(root=root, ports=ports, run_dir=args.run_dir.resolve(), say=lambda s: print(s, flush=True))
 
     def _terminate(signum, _frame):
@@ -302,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  site      {stack.site_url}/\n"
             f"  API       {stack.api_url}/mysfits\n"
             f"  catalog   {stack.catalog_url}/ (behind the API, as behind the internal load balancer)\n"
+            f"  adoption  {stack.adoption_url}/ (behind the API)\n"
             f"  AWS       {stack.aws_url}/ (embedded moto)\n"
             f"  logs      {stack.run_dir / 'logs'}\n"
             "Press Ctrl-C to stop.",

@@ -13,12 +13,14 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from .settings import Settings
 
 DEFAULT_TABLE_NAME = "MysfitsTable"
+DEFAULT_LIKES_TABLE_NAME = "MysfitLikesTable"
 
 
 class _AttributeIndex(GlobalSecondaryIndex):
@@ -51,6 +53,16 @@ class SpeciesIndex(_AttributeIndex):
     species = UnicodeAttribute(hash_key=True, attr_name="Species")
 
 
+class AdoptedByIndex(_AttributeIndex):
+    """Sparse: only adopted mysfits have `AdoptedBy`, so this lists what a visitor adopted."""
+
+    class Meta:
+        index_name = "AdoptedByIndex"
+        projection = AllProjection()
+
+    adopted_by = UnicodeAttribute(hash_key=True, attr_name="AdoptedBy")
+
+
 class Mysfit(Model):
     """One mysfit: a catalog entry plus its like count and adoption state."""
 
@@ -75,6 +87,32 @@ class Mysfit(Model):
     good_evil_index = GoodEvilIndex()
     law_chaos_index = LawChaosIndex()
     species_index = SpeciesIndex()
+    adopted_by_index = AdoptedByIndex()
+
+
+class VisitorIndex(GlobalSecondaryIndex):
+    """A visitor's likes, by visitor."""
+
+    class Meta:
+        index_name = "VisitorIndex"
+        projection = AllProjection()
+
+    visitor_id = UnicodeAttribute(hash_key=True, attr_name="VisitorId")
+    mysfit_id = UnicodeAttribute(range_key=True, attr_name="MysfitId")
+
+
+class MysfitLike(Model):
+    """One visitor's like of one mysfit; written in one transaction with the mysfit's counter."""
+
+    class Meta:
+        table_name = DEFAULT_LIKES_TABLE_NAME
+        billing_mode = "PAY_PER_REQUEST"
+
+    mysfit_id = UnicodeAttribute(hash_key=True, attr_name="MysfitId")
+    visitor_id = UnicodeAttribute(range_key=True, attr_name="VisitorId")
+    liked_at = UTCDateTimeAttribute(attr_name="LikedAt")
+
+    visitor_index = VisitorIndex()
 
 
 # The `filter` values of GET /mysfits and the index that answers each.
@@ -84,26 +122,44 @@ FILTER_INDEXES: dict[str, GlobalSecondaryIndex] = {
     "Species": Mysfit.species_index,
 }
 
-MODELS = (Mysfit,)
+MODELS = (Mysfit, MysfitLike)
+
+_transaction_connection: Connection | None = None
 
 
 def configure(settings: Settings) -> None:
-    """Point every model at the table, region and endpoint from `settings`."""
+    """Point every model at its table, region and endpoint from `settings`."""
+    global _transaction_connection
+    table_names = {Mysfit: settings.table_name, MysfitLike: settings.likes_table_name or DEFAULT_LIKES_TABLE_NAME}
     for model in MODELS:
         meta = model.Meta
-        meta.table_name = settings.table_name
+        meta.table_name = table_names[model]
         meta.region = settings.region
         meta.host = settings.dynamodb_endpoint
         meta.connect_timeout_seconds = settings.dynamodb_timeout_seconds
         meta.read_timeout_seconds = settings.dynamodb_timeout_seconds
         meta.max_retry_attempts = settings.dynamodb_max_retries
         model._connection = None  # rebuilt on next use with the new settings
+    _transaction_connection = Connection(
+        region=settings.region,
+        host=settings.dynamodb_endpoint,
+        connect_timeout_seconds=settings.dynamodb_timeout_seconds,
+        read_timeout_seconds=settings.dynamodb_timeout_seconds,
+        max_retry_attempts=settings.dynamodb_max_retries,
+    )
 
 
-def create_tables(wait: bool = True) -> list[str]:
-    """Create every table that does not exist yet; return the names created."""
+def transaction_connection() -> Connection:
+    """The connection DynamoDB transactions go through (set by `configure`)."""
+    if _transaction_connection is None:
+        raise RuntimeError("models.configure(settings) has not been called")
+    return _transaction_connection
+
+
+def create_tables(models=MODELS, wait: bool = True) -> list[str]:
+    """Create each model's table unless it exists; return the names created."""
     created = []
-    for model in MODELS:
+    for model in models:
         if not model.exists():
             model.create_table(wait=wait)
             created.append(model.Meta.table_name)

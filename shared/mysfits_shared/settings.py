@@ -31,10 +31,17 @@ class Settings:
     dynamodb_timeout_seconds: float
     dynamodb_max_retries: int
     on_ecs: bool
+    likes_table_name: str | None = None
+    user_pool_id: str | None = None
+    user_pool_client_id: str | None = None
+    jwks_url: str | None = None
 
     @classmethod
-    def from_env(cls, service_name: str, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read settings; raise ConfigError naming every missing or bad variable."""
+    def from_env(cls, service_name: str, environ: Mapping[str, str] | None = None, *, writer: bool = False) -> Settings:
+        """Read settings; raise ConfigError naming every missing or bad variable.
+
+        `writer` services (adoption) also need the likes table and the Cognito user pool.
+        """
         env = os.environ if environ is None else environ
         problems: list[str] = []
 
@@ -81,6 +88,11 @@ class Settings:
             dynamodb_timeout_seconds=number("DYNAMODB_TIMEOUT_SECONDS", 2.0, minimum=0.1),
             dynamodb_max_retries=number("DYNAMODB_MAX_RETRIES", 2, kind=int),
             on_ecs=bool(env.get("ECS_CONTAINER_METADATA_URI_V4")),
+            likes_table_name=required("MYSFITS_LIKES_TABLE_NAME") if writer else None,
+            user_pool_id=required("COGNITO_USER_POOL_ID") if writer else None,
+            user_pool_client_id=required("COGNITO_USER_POOL_CLIENT_ID") if writer else None,
+            # On AWS the keys are at the issuer's well-known address; locally moto serves them.
+            jwks_url=env.get("COGNITO_JWKS_URL") or None,
         )
         if settings.xray_sampling_rate > 1:
             problems.append("XRAY_SAMPLING_RATE must be between 0 and 1")

@@ -27,8 +27,13 @@ def test_table_is_created_from_the_model_with_its_indexes(table, settings):
     assert description["KeySchema"] == [{"AttributeName": "MysfitId", "KeyType": "HASH"}]
     assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     indexes = {i["IndexName"]: i for i in description["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"GoodEvilIndex", "LawChaosIndex", "SpeciesIndex"}
-    for name, attribute in [("GoodEvilIndex", "GoodEvil"), ("LawChaosIndex", "LawChaos"), ("SpeciesIndex", "Species")]:
+    assert set(indexes) == {"GoodEvilIndex", "LawChaosIndex", "SpeciesIndex", "AdoptedByIndex"}
+    for name, attribute in [
+        ("GoodEvilIndex", "GoodEvil"),
+        ("LawChaosIndex", "LawChaos"),
+        ("SpeciesIndex", "Species"),
+        ("AdoptedByIndex", "AdoptedBy"),
+    ]:
         assert indexes[name]["KeySchema"] == [
             {"AttributeName": attribute, "KeyType": "HASH"},
             {"AttributeName": "MysfitId", "KeyType": "RANGE"},
@@ -67,3 +72,17 @@ def test_each_filter_queries_its_index(table):
         ]
     }
     assert found == {"GoodEvil": ["m-1", "m-3"], "LawChaos": ["m-1", "m-2"], "Species": ["m-1", "m-2"]}
+
+
+def test_likes_table_is_keyed_by_mysfit_and_visitor(table, settings):
+    description = _client(settings).describe_table(TableName="MysfitLikesTable")["Table"]
+    assert description["KeySchema"] == [
+        {"AttributeName": "MysfitId", "KeyType": "HASH"},
+        {"AttributeName": "VisitorId", "KeyType": "RANGE"},
+    ]
+    (index,) = description["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "VisitorIndex"
+    assert index["KeySchema"] == [
+        {"AttributeName": "VisitorId", "KeyType": "HASH"},
+        {"AttributeName": "MysfitId", "KeyType": "RANGE"},
+    ]

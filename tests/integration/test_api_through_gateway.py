@@ -97,7 +97,12 @@ def test_gateway_adds_a_trace_id_and_keeps_one_it_is_given(stack):
 
 def test_site_serves_the_generated_config_and_the_images(stack):
     config = requests.get(f"{stack.site_url}/config.json", timeout=10).json()
-    assert config == {"apiEndpoint": stack.api_url, "region": "us-east-1"}
+    assert config["apiEndpoint"] == stack.api_url
+    assert config["region"] == "us-east-1"
+    assert config["cognitoEndpoint"] == stack.aws_url
+    assert config["userPoolId"].startswith("us-east-1_")
+    assert config["userPoolClientId"]
+    assert config["localStack"] is True
     page = requests.get(f"{stack.site_url}/", timeout=10)
     assert page.status_code == 200
     assert "Mythical Mysfits" in page.text

@@ -8,6 +8,7 @@ import psutil
 import pytest
 
 from conftest import free_port
+from mysfits_local.stack import DEFAULT_PORTS
 
 from ..conftest import start_stack
 
@@ -28,17 +29,17 @@ def test_ctrl_c_stops_every_process_and_frees_every_port(tmp_path):
     stack = start_stack(tmp_path)
     output = "".join(stack.output)
     assert "Press Ctrl-C to stop." in output, output
-    for part in ("aws", "catalog", "api", "site"):
+    for part in ("aws", "catalog", "adoption", "api", "site"):
         assert f"{part:<8} ready" in output
     assert f"site      {stack.site_url}/" in output
     children = _descendants(stack.process.pid)
-    # moto, gunicorn master + workers, gateway, site
-    assert len(children) >= 5
+    # moto, two gunicorn masters with their workers, gateway, site
+    assert len(children) >= 7
 
     assert stack.stop() == 0
     _gone, alive = psutil.wait_procs(children, timeout=5)
     assert alive == []
-    for url in (stack.site_url, stack.api_url, stack.catalog_url, stack.aws_url):
+    for url in (stack.site_url, stack.api_url, stack.catalog_url, stack.adoption_url, stack.aws_url):
         assert not _port_open(url)
 
 
@@ -47,7 +48,7 @@ def test_a_port_in_use_fails_fast_with_a_clear_message(tmp_path):
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         taken = squatter.getsockname()[1]
-        ports = {"site": free_port(), "api": taken, "catalog": free_port(), "aws": free_port()}
+        ports = {name: free_port() for name in DEFAULT_PORTS} | {"api": taken}
         stack = start_stack(tmp_path, ports=ports)
         assert stack.stop(30) == 1
     output = "".join(stack.output)

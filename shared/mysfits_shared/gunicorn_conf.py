@@ -1,4 +1,6 @@
-"""gunicorn settings for the catalog service (container and one-machine stack alike).
+"""gunicorn settings shared by every service (container and one-machine stack alike).
+
+    gunicorn -c python:mysfits_shared.gunicorn_conf 'catalog:create_app()'
 
 Every value can be overridden from the environment; `--bind` on the command line wins.
 """
@@ -11,7 +13,7 @@ bind = os.environ.get("BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
 # Sync workers: every client is API Gateway (through the VPC link), which sends whole requests
 # quickly, so the slow-client weakness of sync workers does not apply; measured on 2 cores they
-# keep list p99 near 15 ms where gthread workers' p99 reached 40-90 ms (docs/decisions.md).
+# keep catalog list p99 near 15 ms where gthread workers' p99 reached 40-90 ms (docs/decisions.md).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = 30

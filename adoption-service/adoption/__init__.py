@@ -1,0 +1,28 @@
+"""The adoption service: the write side of Mythical Mysfits (like, unlike, adopt), for signed-in visitors."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from mysfits_shared.auth import TokenVerifier, issuer_for
+from mysfits_shared.settings import Settings
+from mysfits_shared.web import init_app
+
+SERVICE_NAME = "mysfits-adoption"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Application factory: settings from the environment unless given."""
+    settings = settings or Settings.from_env(SERVICE_NAME, writer=True)
+    app = Flask(__name__)
+    init_app(app, settings)
+    app.extensions["token_verifier"] = TokenVerifier(
+        issuer=issuer_for(settings.region, settings.user_pool_id),
+        audience=settings.user_pool_client_id,
+        jwks_url=settings.jwks_url,
+    )
+
+    from .routes import bp
+
+    app.register_blueprint(bp)
+    return app
