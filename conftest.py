@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from dataclasses import dataclass
 
+import boto3
+import jwt
 import pytest
-import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from joserfc import jwk
+from joserfc import jwt as jose_jwt
 from moto.server import ThreadedMotoServer
+from moto.utilities.utils import load_resource
 
 from mysfits_shared import models
 from mysfits_shared.settings import Settings
@@ -39,7 +46,7 @@ def moto_url():
     server.stop()
 
 
-def _make_settings(moto_url: str, **overrides: str) -> Settings:
+def _make_settings(moto_url: str, writer: bool = False, **overrides: str) -> Settings:
     env = {
         "AWS_REGION": "us-east-1",
         "MYSFITS_TABLE_NAME": "MysfitsTable",
@@ -49,7 +56,7 @@ def _make_settings(moto_url: str, **overrides: str) -> Settings:
         "DYNAMODB_MAX_RETRIES": "0",
     }
     env.update(overrides)
-    return Settings.from_env("test", env)
+    return Settings.from_env("test", env, writer=writer)
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +72,75 @@ def settings(moto_url):
 
 @pytest.fixture
 def table(moto_url, settings):
-    """A fresh, empty MysfitsTable on the moto server for each test."""
-    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+    """Fresh, empty MysfitsTable and MysfitLikesTable on the moto server for each test."""
     models.configure(settings)
+    for model in models.MODELS:
+        if model.exists():
+            model.delete_table()
     models.create_tables()
     return models.Mysfit
+
+
+# -- identity: a Cognito user pool on the moto server, and real tokens from it ---------
+
+PASSWORD = "Corr3ct-Horse!"  # satisfies the pool's policy
+
+
+@dataclass(frozen=True)
+class Pool:
+    id: str
+    client_id: str
+    endpoint: str
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.us-east-1.amazonaws.com/{self.id}"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.endpoint}/{self.id}/.well-known/jwks.json"
+
+    def client(self):
+        return boto3.client("cognito-idp", endpoint_url=self.endpoint, region_name="us-east-1")
+
+    def sign_in(self, email: str | None = None) -> dict:
+        """Register, confirm and log in a new visitor: its tokens and its `sub`."""
+        email = email or f"visitor-{uuid.uuid4().hex[:12]}@example.com"
+        cognito = self.client()
+        cognito.sign_up(
+            ClientId=self.client_id,
+            Username=email,
+            Password=PASSWORD,
+            UserAttributes=[{"Name": "email", "Value": email}],
+        )
+        cognito.confirm_sign_up(ClientId=self.client_id, Username=email, ConfirmationCode="000000")
+        result = cognito.initiate_auth(
+            ClientId=self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
+        )["AuthenticationResult"]
+        claims = jwt.decode(result["IdToken"], options={"verify_signature": False})
+        return {"email": email, "sub": claims["sub"], "id": result["IdToken"], "access": result["AccessToken"]}
+
+
+def create_pool(endpoint: str) -> Pool:
+    cognito = boto3.client("cognito-idp", endpoint_url=endpoint, region_name="us-east-1")
+    pool = cognito.create_user_pool(PoolName=f"test-{uuid.uuid4().hex[:8]}", UsernameAttributes=["email"])
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool["UserPool"]["Id"], ClientName="site", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )
+    return Pool(pool["UserPool"]["Id"], client["UserPoolClient"]["ClientId"], endpoint)
+
+
+@pytest.fixture(scope="session")
+def pool(moto_url) -> Pool:
+    return create_pool(moto_url)
+
+
+def forge_token(claims: dict, signed_by_pool: bool = True) -> str:
+    """An RS256 token with `claims`, signed with moto's pool key or with a stranger's key."""
+    if signed_by_pool:
+        key = jwk.RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
+        return jose_jwt.encode({"kid": "dummy", "alg": "RS256"}, claims, key)
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "dummy"})

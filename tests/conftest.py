@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from conftest import Pool, free_port
 from mysfits_local.stack import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,3 +94,10 @@ def stack(tmp_path_factory):
         pytest.fail("the stack did not start:\n" + "".join(running.output))
     yield running
     assert running.stop() == 0, "".join(running.output)
+
+
+@pytest.fixture(scope="session")
+def stack_pool(stack) -> Pool:
+    """The running stack's user pool, to register visitors and get real tokens."""
+    config = stack.config
+    return Pool(config["userPoolId"], config["userPoolClientId"], config["cognitoEndpoint"])
