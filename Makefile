@@ -20,7 +20,7 @@ up: $(STAMP)
 test: $(STAMP) lint
 	@scripts/ensure-system-packages
 	$(PY) -m pytest
-	$(PY) bench/catalog_bench.py --seconds $(BENCH_SECONDS)
+	$(PY) bench/stack_bench.py --seconds $(BENCH_SECONDS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -32,7 +32,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	@scripts/ensure-system-packages
-	$(PY) bench/catalog_bench.py --seconds 10
+	$(PY) bench/stack_bench.py --seconds 10
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache

@@ -7,7 +7,6 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-import boto3
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -16,6 +15,7 @@ from joserfc import jwt as jose_jwt
 from moto.server import ThreadedMotoServer
 from moto.utilities.utils import load_resource
 
+from mysfits_local.identity import cognito_client, sign_in_visitor
 from mysfits_shared import models
 from mysfits_shared.settings import Settings
 
@@ -100,31 +100,14 @@ class Pool:
     def jwks_url(self) -> str:
         return f"{self.endpoint}/{self.id}/.well-known/jwks.json"
 
-    def client(self):
-        return boto3.client("cognito-idp", endpoint_url=self.endpoint, region_name="us-east-1")
-
     def sign_in(self, email: str | None = None) -> dict:
         """Register, confirm and log in a new visitor: its tokens and its `sub`."""
         email = email or f"visitor-{uuid.uuid4().hex[:12]}@example.com"
-        cognito = self.client()
-        cognito.sign_up(
-            ClientId=self.client_id,
-            Username=email,
-            Password=PASSWORD,
-            UserAttributes=[{"Name": "email", "Value": email}],
-        )
-        cognito.confirm_sign_up(ClientId=self.client_id, Username=email, ConfirmationCode="000000")
-        result = cognito.initiate_auth(
-            ClientId=self.client_id,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
-        )["AuthenticationResult"]
-        claims = jwt.decode(result["IdToken"], options={"verify_signature": False})
-        return {"email": email, "sub": claims["sub"], "id": result["IdToken"], "access": result["AccessToken"]}
+        return sign_in_visitor(cognito_client(self.endpoint), self.client_id, email, PASSWORD)
 
 
 def create_pool(endpoint: str) -> Pool:
-    cognito = boto3.client("cognito-idp", endpoint_url=endpoint, region_name="us-east-1")
+    cognito = cognito_client(endpoint)
     pool = cognito.create_user_pool(PoolName=f"test-{uuid.uuid4().hex[:8]}", UsernameAttributes=["email"])
     client = cognito.create_user_pool_client(
         UserPoolId=pool["UserPool"]["Id"], ClientName="site", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]

@@ -38,12 +38,15 @@ def _failed_conditions(error: TransactWriteError) -> list[bool]:
     return [reason is not None and reason.code == CONDITION_FAILED for reason in reasons]
 
 
-def state(mysfit_id: str, visitor_id: str, liked: bool) -> dict:
-    """The mysfit as the visitor now sees it (a strongly consistent read)."""
+def _read(mysfit_id: str) -> Mysfit:
     try:
-        mysfit = Mysfit.get(mysfit_id, consistent_read=True)
+        return Mysfit.get(mysfit_id, consistent_read=True)
     except Mysfit.DoesNotExist:
         raise _not_found(mysfit_id) from None
+
+
+def state(mysfit: Mysfit, visitor_id: str, liked: bool) -> dict:
+    """The mysfit as the visitor now sees it."""
     return {
         "mysfitId": mysfit.mysfit_id,
         "likes": int(mysfit.likes),
@@ -63,7 +66,7 @@ def like(mysfit_id: str, visitor_id: str) -> dict:
         _already_liked, missing = _failed_conditions(error)
         if missing:
             raise _not_found(mysfit_id) from None
-    return state(mysfit_id, visitor_id, liked=True)
+    return state(_read(mysfit_id), visitor_id, liked=True)
 
 
 def unlike(mysfit_id: str, visitor_id: str) -> dict:
@@ -75,12 +78,14 @@ def unlike(mysfit_id: str, visitor_id: str) -> dict:
         _not_liked, missing = _failed_conditions(error)
         if missing:
             raise _not_found(mysfit_id) from None
-    return state(mysfit_id, visitor_id, liked=False)
+    return state(_read(mysfit_id), visitor_id, liked=False)
 
 
 def adopt(mysfit_id: str, visitor_id: str) -> dict:
+    mysfit = Mysfit(mysfit_id)
     try:
-        Mysfit(mysfit_id).update(
+        # The update returns the item as it now is, so no second read is needed.
+        mysfit.update(
             actions=[
                 Mysfit.adopted.set(True),
                 Mysfit.adopted_by.set(visitor_id),
@@ -91,13 +96,17 @@ def adopt(mysfit_id: str, visitor_id: str) -> dict:
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
-        current = state(mysfit_id, visitor_id, liked=_likes(mysfit_id, visitor_id))  # 404 when missing
+        current = state(_read(mysfit_id), visitor_id, liked=_liked(mysfit_id, visitor_id))  # 404 when missing
         raise ApiError(409, "AlreadyAdopted", "This mysfit has already been adopted.", details=current) from None
-    return state(mysfit_id, visitor_id, liked=_likes(mysfit_id, visitor_id))
+    return state(mysfit, visitor_id, liked=_liked(mysfit_id, visitor_id))
 
 
-def _likes(mysfit_id: str, visitor_id: str) -> bool:
-    return MysfitLike.count(mysfit_id, MysfitLike.visitor_id == visitor_id, consistent_read=True) > 0
+def _liked(mysfit_id: str, visitor_id: str) -> bool:
+    try:
+        MysfitLike.get(mysfit_id, visitor_id, consistent_read=True, attributes_to_get=["MysfitId"])
+    except MysfitLike.DoesNotExist:
+        return False
+    return True
 
 
 def visitor_summary(visitor_id: str) -> dict:

@@ -1,0 +1,219 @@
+"""Benchmark the one-machine stack: `make bench`.
+
+Starts its own stack on free ports, then loads it with wrk (16 connections, 2 threads) and
+prints requests/s, p50 and p99 latency for list, filter and get-one, straight to the
+catalog service (as the load balancer reaches it) and through the API Gateway stand-in,
+plus the serving processes' CPU milliseconds per request. Then like and adopt through the
+gateway, each request by a different signed-in visitor (and, for adopt, on a different
+mysfit, so every adoption is a real one). Targets (2-core machine) are printed beside the
+figures; a figure below its target is marked, not hidden.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import requests
+
+from mysfits_local.identity import cognito_client, sign_in_visitor
+from mysfits_local.stack import DEFAULT_PORTS, Ports, Stack
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CONNECTIONS = 16
+THREADS = 2
+VISITORS = 200
+BENCH_MYSFITS = 8000  # more than a run can adopt, so no adoption meets a 409
+PASSWORD = "Bench-Pass-1!"  # noqa: S105 - a throwaway visitor on the local pool
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    cpu_ms_per_request: float
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def parse_wrk(output: str) -> tuple[int, float, float, float, int]:
+    """Requests, requests/s, p50 ms, p99 ms and non-2xx/3xx + socket errors from `wrk --latency`."""
+    latency = {m[0]: _ms(m[1], m[2]) for m in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)}
+    total = int(re.search(r"(\d+) requests in", output).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return total, rps, latency["50"], latency["99"], errors
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its children (gunicorn master and workers)."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run(name: str, base_url: str, script: str, script_args: list[str], pid: int, seconds: int) -> Result:
+    """One wrk run; `pid` is the service whose CPU per request is reported."""
+    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(HERE / script),
+               base_url, "--", *script_args]  # fmt: skip
+    before = cpu_seconds(pid)
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    used = cpu_seconds(pid) - before
+    total, rps, p50, p99, errors = parse_wrk(output)
+    if errors:
+        print("  " + " / ".join(line.strip() for line in output.splitlines() if "errors" in line or "Non-2xx" in line))
+    return Result(name, total, rps, p50, p99, errors, used * 1000 / max(total, 1))
+
+
+def add_bench_mysfits(stack: Stack, count: int) -> list[str]:
+    """Extra mysfits to adopt and like (added after the catalog runs, which use the real catalog)."""
+    import boto3
+
+    table = boto3.resource(
+        "dynamodb", endpoint_url=stack.aws_url, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 - moto
+    ).Table("MysfitsTable")  # fmt: skip
+    ids = [f"bench-{n:05d}" for n in range(count)]
+    with table.batch_writer() as batch:
+        for mysfit_id in ids:
+            batch.put_item(Item={
+                "MysfitId": mysfit_id, "Name": mysfit_id, "Species": "Bench", "Description": "A benchmark mysfit.",
+                "Age": 1, "GoodEvil": "Neutral", "LawChaos": "Neutral", "ThumbImageUri": "images/x.svg",
+                "ProfileImageUri": "images/x.svg", "Likes": 0, "Adopted": False,
+            })  # fmt: skip
+    return ids
+
+
+def write_requests(path: Path, method: str, action: str, visitors: list[dict], mysfit_ids: list[str]) -> Path:
+    """One line per request: visitor n (rotating) acts on the n-th mysfit of `mysfit_ids`."""
+    lines = [
+        f"{method} /mysfits/{mysfit_id}/{action} {visitors[n % len(visitors)]['id']}"
+        for n, mysfit_id in enumerate(mysfit_ids)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def register_visitors(stack: Stack, count: int) -> list[dict]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cognito = cognito_client(stack.aws_url)
+    client_id = stack.user_pool.client_id
+
+    def one(n):
+        return sign_in_visitor(cognito, client_id, f"bench-{n}@example.com", PASSWORD)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, range(count)))
+
+
+TARGETS = {
+    # name: (minimum requests/s, maximum p99 ms or None)
+    "catalog list": (1500, 25),
+    "catalog filter": (1500, 25),
+    "catalog get-one": (300, None),
+    "gateway list": (500, None),
+}
+
+
+def verdict(result: Result) -> str:
+    target = TARGETS.get(result.name)
+    if not target:
+        return ""
+    min_rps, max_p99 = target
+    wanted = f">= {min_rps} req/s" + (f", p99 < {max_p99} ms" if max_p99 else "")
+    met = result.rps >= min_rps and (max_p99 is None or result.p99_ms < max_p99) and result.errors == 0
+    return f"target {wanted}: {'met' if met else 'BELOW TARGET'}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (default 10)")
+    args = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        print("wrk is needed: sudo apt-get install wrk (or run scripts/ensure-system-packages)", file=sys.stderr)
+        return 2
+
+    ports = Ports(**{name: free_port() for name in DEFAULT_PORTS})
+    stack = Stack(root=ROOT, ports=ports, run_dir=Path(tempfile.mkdtemp(prefix="mysfits-bench-")), say=lambda s: None)
+    try:
+        stack.start()
+        pids = {p.name: p.process.pid for p in stack.parts}
+        mysfits = requests.get(f"{stack.catalog_url}/mysfits", timeout=10).json()["mysfits"]
+        filters = sorted(
+            {f"/mysfits?filter=GoodEvil&value={m['goodevil']}" for m in mysfits}
+            | {f"/mysfits?filter=LawChaos&value={m['lawchaos']}" for m in mysfits}
+            | {f"/mysfits?filter=Species&value={requests.utils.quote(m['species'])}" for m in mysfits}
+        )
+        profiles = [f"/mysfits/{m['mysfitId']}" for m in mysfits]
+        print(f"stack benchmark: wrk, {CONNECTIONS} connections, {args.seconds}s per run, "
+              f"{len(mysfits)} mysfits, {psutil.cpu_count()} cores")  # fmt: skip
+        print(f"{'run':<17}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'service CPU ms/req':>20}  verdict")
+
+        def report(result: Result) -> None:
+            print(f"{result.name:<17}{result.rps:>9.0f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
+                  f"{result.errors:>8}{result.cpu_ms_per_request:>20.3f}  {verdict(result)}", flush=True)  # fmt: skip
+
+        for name, base, paths in [
+            ("catalog list", stack.catalog_url, ["/mysfits"]),
+            ("catalog filter", stack.catalog_url, filters),
+            ("catalog get-one", stack.catalog_url, profiles),
+            ("gateway list", stack.api_url, ["/mysfits"]),
+            ("gateway filter", stack.api_url, filters),
+            ("gateway get-one", stack.api_url, profiles),
+        ]:
+            run(name, base, "rotate.lua", paths, pids["catalog"], 2)  # warm-up: steady state, not first-request costs
+            report(run(name, base, "rotate.lua", paths, pids["catalog"], args.seconds))
+
+        visitors = register_visitors(stack, VISITORS)
+        work = Path(stack.run_dir)
+        # Likes: every (visitor, mysfit) pair of the catalog once before any repeats.
+        pairs = [m["mysfitId"] for m in mysfits] * VISITORS
+        likes = write_requests(work / "likes.txt", "POST", "like", visitors, pairs)
+        report(run("gateway like", stack.api_url, "requests.lua", [str(likes), str(THREADS)], pids["adoption"],
+                   args.seconds))  # fmt: skip
+        # Adoptions: a fresh mysfit for every request, so each is a real adoption (200).
+        adoptions = write_requests(
+            work / "adoptions.txt", "POST", "adopt", visitors, add_bench_mysfits(stack, BENCH_MYSFITS)
+        )
+        report(run("gateway adopt", stack.api_url, "requests.lua", [str(adoptions), str(THREADS)], pids["adoption"],
+                   args.seconds))  # fmt: skip
+        print(f"(like: {VISITORS} signed-in visitors x {len(mysfits)} mysfits, each pair once before any repeat;\n"
+              " adopt: a fresh mysfit, by a different visitor, every request; errors: any answer but 2xx)")  # fmt: skip
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
