@@ -25,6 +25,8 @@ from pathlib import Path
 
 import requests
 
+from .identity import cognito_client
+
 REGION = "us-east-1"
 TABLE_NAME = "MysfitsTable"
 LIKES_TABLE_NAME = "MysfitLikesTable"
@@ -133,15 +135,7 @@ class Stack:
 
     def create_user_pool(self) -> UserPool:
         """The Cognito user pool (email sign-in) and the site's app client, on the embedded AWS."""
-        import boto3
-
-        cognito = boto3.client(
-            "cognito-idp",
-            endpoint_url=self.aws_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto
-        )
+        cognito = cognito_client(self.aws_url, REGION)
         pool = cognito.create_user_pool(
             PoolName="mysfits-visitors",
             UsernameAttributes=["email"],
