@@ -56,3 +56,27 @@ def test_errors_match_the_definition(stack, path):
     response = requests.get(f"{stack.api_url}{path}", timeout=10)
     assert response.status_code in (400, 404)
     _check(response.json(), "Error")
+
+
+def test_adoption_routes_declare_the_cognito_authorizer():
+    scheme = DEFINITION["components"]["securitySchemes"]["CognitoUserPool"]
+    assert scheme["x-amazon-apigateway-authorizer"]["type"] == "cognito_user_pools"
+    assert scheme["x-amazon-apigateway-authorizer"]["providerARNs"] == ["${UserPoolArn}"]
+    for path, method in [("/mysfits/{mysfitId}/like", "post"), ("/mysfits/{mysfitId}/like", "delete"),
+                         ("/mysfits/{mysfitId}/adopt", "post"), ("/me", "get")]:  # fmt: skip
+        operation = DEFINITION["paths"][path][method]
+        assert operation["security"] == [{"CognitoUserPool": []}]
+        mapping = operation["x-amazon-apigateway-integration"]["requestParameters"]
+        assert mapping["integration.request.header.X-Mysfits-Visitor"] == "context.authorizer.claims.sub"
+
+
+def test_adoption_answers_match_the_definition(stack, stack_pool):
+    visitor = stack_pool.sign_in()
+    headers = {"Authorization": visitor["id"]}
+    target = requests.get(f"{stack.api_url}/mysfits", timeout=10).json()["mysfits"][9]["mysfitId"]
+    _check(requests.post(f"{stack.api_url}/mysfits/{target}/like", headers=headers, timeout=10).json(), "VisitorMysfit")
+    _check(
+        requests.delete(f"{stack.api_url}/mysfits/{target}/like", headers=headers, timeout=10).json(), "VisitorMysfit"
+    )
+    _check(requests.get(f"{stack.api_url}/me", headers=headers, timeout=10).json(), "Visitor")
+    _check(requests.post(f"{stack.api_url}/mysfits/{target}/like", timeout=10).json(), "Error")
