@@ -1,8 +1,22 @@
 // Mythical Mysfits: the page controller. Loads the settings, keeps the grid, the filters,
-// the profile dialog and the URL (?filter=...&value=...&mysfit=...) in step.
+// the profile dialog and the URL (?filter=...&value=...&mysfit=...) in step, and the
+// visitor's likes and adoptions (accounts: auth.js and account.js).
 
+import { createAccountUi } from './account.js';
 import { ApiError, FILTERS, createApi, isAbortError, loadConfig } from './api.js';
-import { countText, el, renderCard, renderProfile, sortByName, watchImage } from './views.js';
+import { createAuth } from './auth.js';
+import { notice, profileNotice } from './notice.js';
+import {
+  applyCardState,
+  applyProfileState,
+  countText,
+  el,
+  isAdopted,
+  renderCard,
+  renderProfile,
+  sortByName,
+  watchImage,
+} from './views.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -27,6 +41,8 @@ const BASE_TITLE = document.title;
 const OWN_PARAMS = ['filter', 'value', 'mysfit'];
 
 let api = null;
+let auth = null; // null until the settings are loaded, or when the site has no user pool
+let account = null;
 /** What the page shows; mirrors the URL. filter is null or {name, value}. */
 let current = { filter: null, mysfitId: null };
 let gridRequest = null; // AbortController of the grid load in flight
@@ -38,7 +54,194 @@ const profile = {
   request: null, // AbortController of the profile load in flight
   opener: null, // the button to give focus back to
   updateUrlOnClose: true, // false when the URL already changed (back/forward)
+  mysfit: null, // the mysfit shown, once loaded
 };
+
+// -- the visitor's likes and adoptions ------------------------------------------------
+
+/** What the signed-in visitor likes and adopted (from GET /me and every write's answer). */
+const viewer = { liked: new Set(), adopted: new Set() };
+/** Each mysfit's latest write answer, so a cached listing does not show an older count. */
+const recent = new Map(); // mysfitId -> {likes, adopted, at}
+const RECENT_MS = 15000; // longer than the catalog's listing cache
+const pending = new Map(); // mysfitId -> "like" | "adopt": the request in flight
+let meRequest = null; // AbortController of the GET /me in flight
+
+function stateFor(mysfit) {
+  const id = mysfit.mysfitId;
+  return {
+    likes: Number(mysfit.likes) || 0,
+    liked: viewer.liked.has(id),
+    adopted: isAdopted(mysfit) || viewer.adopted.has(id),
+    adoptedByYou: viewer.adopted.has(id),
+    busy: pending.get(id) ?? null,
+  };
+}
+
+/** Shows the current state of `mysfitId` on its card and, if it is open, in the profile. */
+function showState(mysfitId) {
+  const mysfit = shownById.get(mysfitId);
+  const card = mysfit && grid.querySelector(`[data-mysfit-id="${CSS.escape(mysfitId)}"]`);
+  if (card) applyCardState(card, stateFor(mysfit));
+  if (profile.mysfit?.mysfitId === mysfitId && dialog.dataset.state === 'ready') {
+    applyProfileState(dialog, stateFor(profile.mysfit));
+  }
+}
+
+function showAllStates() {
+  for (const id of shownById.keys()) showState(id);
+  if (profile.mysfit && !shownById.has(profile.mysfit.mysfitId)) showState(profile.mysfit.mysfitId);
+}
+
+/** The mysfit objects the page holds for `mysfitId` (grid and profile may hold different copies). */
+function copiesOf(mysfitId) {
+  return [shownById.get(mysfitId), profile.mysfit?.mysfitId === mysfitId ? profile.mysfit : null].filter(Boolean);
+}
+
+/** Takes in a like/unlike/adopt answer: the server's count and state. */
+function applyResult(result) {
+  const id = result.mysfitId;
+  for (const mysfit of copiesOf(id)) {
+    if (result.likes !== null) mysfit.likes = result.likes;
+    if (result.adopted) mysfit.adopted = true;
+  }
+  const known = copiesOf(id)[0];
+  recent.set(id, { likes: result.likes ?? known?.likes ?? 0, adopted: result.adopted, at: Date.now() });
+  if (result.liked) viewer.liked.add(id);
+  else viewer.liked.delete(id);
+  if (result.adoptedByYou) viewer.adopted.add(id);
+}
+
+/** Overlays recent write answers on a listing that may come from a cache. */
+function withRecent(mysfit) {
+  const latest = recent.get(mysfit.mysfitId);
+  if (!latest) return mysfit;
+  const fresh = Date.now() - latest.at < RECENT_MS;
+  return {
+    ...mysfit,
+    likes: fresh ? latest.likes : mysfit.likes,
+    adopted: isAdopted(mysfit) || latest.adopted,
+  };
+}
+
+/** Loads what the signed-in visitor likes and adopted, then shows it everywhere. */
+async function loadMe() {
+  meRequest?.abort();
+  if (!auth?.loggedIn) return;
+  const request = new AbortController();
+  meRequest = request;
+  try {
+    const me = await api.me({ signal: request.signal });
+    if (request.signal.aborted) return;
+    viewer.liked = new Set(me.liked);
+    viewer.adopted = new Set(me.adopted);
+    showAllStates();
+  } catch (error) {
+    if (request.signal.aborted || isAbortError(error)) return;
+    if (error instanceof ApiError && error.status === 401) {
+      auth.logOut({ reason: 'expired' });
+      notice.show('Your session has ended. Please log in again.', { tone: 'info' });
+      return;
+    }
+    notice.show(`We could not load your likes and adoptions. ${messageOf(error)}`, { tone: 'error' });
+  } finally {
+    if (meRequest === request) meRequest = null;
+  }
+}
+
+function messageOf(error) {
+  return error instanceof ApiError ? error.message : 'Something went wrong on our side. Please try again.';
+}
+
+function nameOf(mysfitId) {
+  return String(copiesOf(mysfitId)[0]?.name ?? 'this mysfit');
+}
+
+/** A message about an action, on the page and, when it came from the profile, in the dialog too. */
+function tell(text, tone, fromProfile) {
+  notice.show(text, { tone });
+  if (fromProfile && dialog.open) profileNotice.show(text, { tone });
+}
+
+/** A visitor who is not logged in (or whose session ended) tried to like or adopt. */
+function askToLogIn(text, opener, fromProfile) {
+  tell(text, 'info', fromProfile);
+  account.open('login', { message: text, opener });
+}
+
+async function handleActionError(error, { mysfitId, action, opener, fromProfile }) {
+  if (isAbortError(error)) return;
+  const name = nameOf(mysfitId);
+  if (error instanceof ApiError && error.status === 401) {
+    auth.logOut({ reason: 'expired' });
+    const text = action === 'adopt' ? `Your session has ended. Log in again to adopt ${name}.` : 'Your session has ended. Log in again to like mysfits.';
+    askToLogIn(text, opener, fromProfile);
+    return;
+  }
+  if (action === 'adopt' && error instanceof ApiError && error.status === 409) {
+    applyResult({ mysfitId, likes: null, liked: viewer.liked.has(mysfitId), adopted: true, adoptedByYou: false });
+    tell(`Someone has already adopted ${name}.`, 'info', fromProfile);
+    return;
+  }
+  tell(messageOf(error), 'error', fromProfile);
+}
+
+async function toggleLike(mysfitId, opener, fromProfile) {
+  if (!auth?.loggedIn) {
+    if (!auth) tell('Accounts are not available on this site right now. Please try again later.', 'error', fromProfile);
+    else askToLogIn('Log in to like mysfits', opener, fromProfile);
+    return;
+  }
+  if (pending.has(mysfitId)) return;
+  const wasLiked = viewer.liked.has(mysfitId);
+  pending.set(mysfitId, 'like');
+  showState(mysfitId);
+  try {
+    const result = wasLiked ? await api.unlike(mysfitId) : await api.like(mysfitId);
+    applyResult(result);
+  } catch (error) {
+    await handleActionError(error, { mysfitId, action: 'like', opener, fromProfile });
+  } finally {
+    pending.delete(mysfitId);
+    showState(mysfitId);
+  }
+}
+
+async function adopt(mysfitId, opener) {
+  if (!auth?.loggedIn) {
+    if (!auth) tell('Accounts are not available on this site right now. Please try again later.', 'error', true);
+    else askToLogIn('Log in to adopt', opener, true);
+    return;
+  }
+  if (pending.has(mysfitId)) return;
+  pending.set(mysfitId, 'adopt');
+  showState(mysfitId);
+  let adopted = false;
+  try {
+    const result = await api.adopt(mysfitId);
+    applyResult(result);
+    adopted = true;
+  } catch (error) {
+    await handleActionError(error, { mysfitId, action: 'adopt', opener, fromProfile: true });
+  } finally {
+    pending.delete(mysfitId);
+    showState(mysfitId);
+  }
+  if (adopted) tell(`You adopted ${nameOf(mysfitId)}. Welcome to the family!`, 'success', true);
+  // The adopt button is gone once adopted: keep the focus inside the dialog.
+  if (!opener.isConnected && dialog.open && (document.activeElement === document.body || !document.activeElement)) {
+    dialog.querySelector('[data-testid="profile-like-button"]')?.focus();
+  }
+}
+
+function onAuthChange({ loggedIn, reason }) {
+  if (reason === 'refresh') return;
+  meRequest?.abort();
+  viewer.liked = new Set();
+  viewer.adopted = new Set();
+  showAllStates();
+  if (loggedIn) loadMe();
+}
 
 // -- URL ------------------------------------------------------------------------------
 
@@ -160,9 +363,9 @@ function setGridState(state) {
 }
 
 function renderGrid(mysfits, filter) {
-  const sorted = sortByName(mysfits);
+  const sorted = sortByName(mysfits).map(withRecent);
   shownById = new Map(sorted.map((mysfit) => [mysfit.mysfitId, mysfit]));
-  grid.replaceChildren(...sorted.map(renderCard));
+  grid.replaceChildren(...sorted.map((mysfit) => renderCard(mysfit, stateFor(mysfit))));
   hideError();
   resultCount.textContent = countText(sorted.length, filter);
   emptyState.hidden = sorted.length > 0;
@@ -199,6 +402,11 @@ async function loadGrid() {
 // its action area; keyboard users get the card's real <button> (Enter/Space click it).
 grid.addEventListener('click', (event) => {
   const card = event.target.closest('[data-testid="mysfit-card"]');
+  const likeButton = event.target.closest('[data-testid="like-button"]');
+  if (card && likeButton) {
+    toggleLike(card.dataset.mysfitId, likeButton, false);
+    return;
+  }
   if (!card || event.target.closest('[data-slot="card-actions"]')) return;
   if (event.target.tagName !== 'BUTTON' && String(getSelection()).trim()) return; // selecting text
   navigate({ ...current, mysfitId: card.dataset.mysfitId });
@@ -211,7 +419,8 @@ grid.addEventListener('click', (event) => {
 async function openProfile(mysfitId, opener = null) {
   profile.request?.abort();
   const request = new AbortController();
-  Object.assign(profile, { id: mysfitId, request, opener: opener ?? profile.opener });
+  Object.assign(profile, { id: mysfitId, request, opener: opener ?? profile.opener, mysfit: null });
+  profileNotice.clear();
 
   dialog.dataset.state = 'loading';
   profileName.textContent = shownById.get(mysfitId)?.name ?? 'Mysfit profile';
@@ -221,7 +430,15 @@ async function openProfile(mysfitId, opener = null) {
   try {
     const mysfit = await api.getMysfit(mysfitId, { signal: request.signal });
     if (request.signal.aborted) return;
-    renderProfile(dialog, mysfit);
+    profile.mysfit = mysfit;
+    // The profile is read fresh: its count and adoption also bring the card up to date.
+    const shown = shownById.get(mysfitId);
+    if (shown) {
+      shown.likes = mysfit.likes;
+      shown.adopted = isAdopted(shown) || isAdopted(mysfit);
+      showState(mysfitId);
+    }
+    renderProfile(dialog, mysfit, stateFor(mysfit));
     dialog.dataset.state = 'ready';
     document.title = `${mysfit.name} — ${BASE_TITLE}`;
   } catch (error) {
@@ -234,6 +451,14 @@ async function openProfile(mysfitId, opener = null) {
 
 watchImage(profileImage);
 profileClose.addEventListener('click', () => dialog.close());
+dialog.querySelector('[data-slot="profile-actions"]').addEventListener('click', (event) => {
+  const id = profile.mysfit?.mysfitId;
+  if (!id) return;
+  const likeButton = event.target.closest('[data-testid="profile-like-button"]');
+  const adoptButton = event.target.closest('[data-testid="adopt-button"]');
+  if (likeButton) toggleLike(id, likeButton, true);
+  else if (adoptButton) adopt(id, adoptButton);
+});
 dialog.querySelector('.profile__retry').addEventListener('click', () => {
   profileClose.focus(); // the retry button hides while loading
   openProfile(profile.id);
@@ -254,7 +479,8 @@ dialog.addEventListener('click', (event) => {
 dialog.addEventListener('close', () => {
   profile.request?.abort();
   const { id, opener, updateUrlOnClose } = profile;
-  Object.assign(profile, { id: null, request: null, opener: null, updateUrlOnClose: true });
+  Object.assign(profile, { id: null, request: null, opener: null, updateUrlOnClose: true, mysfit: null });
+  profileNotice.clear();
   document.title = BASE_TITLE;
   if (updateUrlOnClose && current.mysfitId) navigate({ ...current, mysfitId: null });
 
@@ -285,13 +511,22 @@ window.addEventListener('popstate', () => {
 
 async function start() {
   setGridState('loading');
+  let config;
   try {
-    api = createApi(await loadConfig());
+    config = await loadConfig();
   } catch (error) {
     showError(error, start);
     setGridState('error');
     return;
   }
+  if (!account) {
+    auth = createAuth(config);
+    account = createAccountUi(auth);
+    auth?.onChange(onAuthChange);
+  }
+  api = createApi(config, { auth });
+  // A session that expired while the page was closed is refreshed (or ends quietly) first.
+  auth?.resume().then(loadMe);
   const initial = readUrl();
   navigate(initial, { replace: true }); // drops an invalid filter from the address
   syncSelects(initial.filter);

@@ -114,14 +114,65 @@ function alignmentBadge(mysfit) {
   return el('p', { class: `badge badge--${tone}` }, alignmentText(mysfit));
 }
 
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** A heart; filled by CSS when its button is pressed. Decorative: the button has a text name. */
+export function heartIcon() {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('class', 'heart');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '20');
+  svg.setAttribute('height', '20');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  const path = document.createElementNS(SVG_NS, 'path');
+  path.setAttribute(
+    'd',
+    'M12 20.3 10.6 19C5.4 14.3 2 11.2 2 7.5 2 4.4 4.4 2 7.5 2c1.7 0 3.4.8 4.5 2.1C13.1 2.8 14.8 2 16.5 2 19.6 2 22 4.4 22 7.5c0 3.7-3.4 6.8-8.6 11.5L12 20.3z',
+  );
+  svg.append(path);
+  return svg;
+}
+
+/**
+ * What the visitor sees of a mysfit's likes and adoption:
+ * {likes, liked, adopted, adoptedByYou, busy}. `busy` names the request in flight ("like" | "adopt").
+ */
+export function adoptionText(state) {
+  if (state.adoptedByYou) return 'Adopted by you';
+  return state.adopted ? 'Adopted' : 'Available for adoption';
+}
+
+/** Marks a button as busy without `disabled` (which would drop keyboard focus). */
+function setBusy(button, busy) {
+  if (busy) {
+    button.setAttribute('aria-disabled', 'true');
+    button.setAttribute('aria-busy', 'true');
+  } else {
+    button.removeAttribute('aria-disabled');
+    button.removeAttribute('aria-busy');
+  }
+}
+
 /** One grid card; its name is the button that opens the profile (app.js also opens it on any card click). */
-export function renderCard(mysfit) {
+export function renderCard(mysfit, state) {
   const img = el('img', { class: 'media__image', width: '320', height: '320', loading: 'lazy', decoding: 'async' });
   const media = el('div', { class: 'media card__media' }, img);
   watchImage(img);
   setImage(img, mysfit.thumbImageUri || mysfit.profileImageUri, altText(mysfit), mysfit.name);
+  const name = String(mysfit.name ?? '');
 
-  return el(
+  // The name "Like <name>, 3 likes" is read with the pressed state; only the number is visible.
+  const likeButton = el(
+    'button',
+    { type: 'button', class: 'like-button', 'data-testid': 'like-button', 'aria-pressed': 'false' },
+    heartIcon(),
+    el('span', { class: 'visually-hidden' }, `Like ${name}, `),
+    el('span', { class: 'like-button__count', 'data-testid': 'like-count' }, '0'),
+    el('span', { class: 'visually-hidden', 'data-part': 'likes-word' }, ' likes'),
+  );
+
+  const card = el(
     'li',
     {
       class: 'card',
@@ -134,27 +185,87 @@ export function renderCard(mysfit) {
     el(
       'h3',
       { class: 'card__title' },
-      el('button', { type: 'button', class: 'card__open', 'data-testid': 'open-profile' }, String(mysfit.name ?? '')),
+      el('button', { type: 'button', class: 'card__open', 'data-testid': 'open-profile' }, name),
     ),
     media,
     el('p', { class: 'card__species' }, String(mysfit.species ?? '')),
-    el('div', { class: 'card__meta' }, alignmentBadge(mysfit), isAdopted(mysfit) ? el('p', { class: 'badge badge--adopted' }, 'Adopted') : null),
-    // Card actions (like / adopt) go here; they sit above the card's click overlay.
-    el('div', { class: 'card__actions', 'data-slot': 'card-actions' }),
+    el(
+      'div',
+      { class: 'card__meta' },
+      alignmentBadge(mysfit),
+      el('p', { class: 'badge badge--adopted', 'data-testid': 'adopted-badge', hidden: '' }, 'Adopted'),
+    ),
+    // Card actions sit above the card's click overlay; clicks here do not open the profile.
+    el('div', { class: 'card__actions', 'data-slot': 'card-actions' }, likeButton),
   );
+  applyCardState(card, state);
+  return card;
 }
 
-/** Fills the profile dialog's fields from one mysfit. */
-export function renderProfile(dialog, mysfit) {
+/** Shows `state` on a card from renderCard. */
+export function applyCardState(card, state) {
+  const likes = Number(state.likes) || 0;
+  const button = card.querySelector('[data-testid="like-button"]');
+  button.setAttribute('aria-pressed', String(Boolean(state.liked)));
+  setBusy(button, state.busy === 'like');
+  card.querySelector('[data-testid="like-count"]').textContent = String(likes);
+  card.querySelector('[data-part="likes-word"]').textContent = likes === 1 ? ' like' : ' likes';
+
+  const badge = card.querySelector('[data-testid="adopted-badge"]');
+  badge.hidden = !state.adopted && !state.adoptedByYou;
+  badge.textContent = state.adoptedByYou ? 'Adopted by you' : 'Adopted';
+  badge.classList.toggle('badge--yours', Boolean(state.adoptedByYou));
+  card.dataset.adopted = String(Boolean(state.adopted || state.adoptedByYou));
+}
+
+/** Fills the profile dialog's fields from one mysfit, and its like/adopt actions from `state`. */
+export function renderProfile(dialog, mysfit, state) {
   const field = (name) => dialog.querySelector(`[data-testid="profile-${name}"]`);
-  field('name').textContent = String(mysfit.name ?? '');
+  const name = String(mysfit.name ?? '');
+  field('name').textContent = name;
   field('species').textContent = String(mysfit.species ?? '');
   field('age').textContent = ageText(mysfit.age);
   field('alignment').textContent = alignmentText(mysfit);
   field('description').textContent = String(mysfit.description ?? '');
-  field('likes').textContent = likesText(mysfit.likes);
-  const adopted = field('adopted');
-  adopted.textContent = isAdopted(mysfit) ? 'Adopted' : 'Available for adoption';
-  adopted.dataset.adopted = String(isAdopted(mysfit));
   setImage(field('image'), mysfit.profileImageUri || mysfit.thumbImageUri, altText(mysfit), mysfit.name);
+
+  const likeButton = el(
+    'button',
+    { type: 'button', class: 'button button--secondary like-toggle', 'data-testid': 'profile-like-button', 'aria-pressed': 'false' },
+    heartIcon(),
+    el('span', {}, 'Like'),
+    el('span', { class: 'visually-hidden' }, ` ${name}`),
+  );
+  const adoptButton = el(
+    'button',
+    { type: 'button', class: 'button', 'data-testid': 'adopt-button', 'data-name': name },
+    `Adopt ${name}`,
+  );
+  dialog.querySelector('[data-slot="profile-actions"]').replaceChildren(likeButton, adoptButton);
+  applyProfileState(dialog, state);
+}
+
+/** Shows `state` in the profile dialog: like toggle and count, adoption status, adopt button. */
+export function applyProfileState(dialog, state) {
+  const field = (name) => dialog.querySelector(`[data-testid="profile-${name}"]`);
+  field('likes').textContent = likesText(state.likes);
+  const status = field('adopted');
+  const adopted = Boolean(state.adopted || state.adoptedByYou);
+  status.textContent = adoptionText(state);
+  status.dataset.adopted = String(adopted);
+  status.dataset.adoptedByYou = String(Boolean(state.adoptedByYou));
+
+  const likeButton = dialog.querySelector('[data-testid="profile-like-button"]');
+  if (likeButton) {
+    likeButton.setAttribute('aria-pressed', String(Boolean(state.liked)));
+    setBusy(likeButton, state.busy === 'like');
+  }
+  const adoptButton = dialog.querySelector('[data-testid="adopt-button"]');
+  if (adoptButton && adopted) {
+    adoptButton.remove(); // adoption is once, ever
+  } else if (adoptButton) {
+    setBusy(adoptButton, state.busy === 'adopt');
+    const name = adoptButton.dataset.name;
+    adoptButton.textContent = state.busy === 'adopt' ? `Adopting ${name}…` : `Adopt ${name}`;
+  }
 }

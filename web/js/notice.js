@@ -1,0 +1,47 @@
+// The page notice (#notice, a polite live region) and the same idea inside the profile dialog,
+// whose modal backdrop hides the page notice while it is open.
+
+const SUCCESS_TIMEOUT_MS = 8000;
+
+/** A message area: `element` is an always-present live region; `frame` shows or hides around it. */
+function messageArea(element, { frame = null, closeButton = null } = {}) {
+  let timer = 0;
+  let generation = 0;
+
+  function clear() {
+    generation += 1;
+    clearTimeout(timer);
+    element.textContent = '';
+    delete element.dataset.tone;
+    if (frame) frame.dataset.open = 'false';
+    if (closeButton) closeButton.hidden = true;
+  }
+
+  /** tone: "info" | "error" | "success"; success messages go away by themselves. */
+  function show(text, { tone = 'info' } = {}) {
+    clear();
+    const mine = generation;
+    element.dataset.tone = tone;
+    if (frame) {
+      frame.dataset.open = 'true';
+      frame.dataset.tone = tone;
+    }
+    if (closeButton) closeButton.hidden = false;
+    // Set in the next task, so a repeated message is a change the live region announces.
+    setTimeout(() => {
+      if (mine === generation) element.textContent = text;
+    }, 30);
+    if (tone === 'success') timer = setTimeout(() => mine === generation && clear(), SUCCESS_TIMEOUT_MS);
+  }
+
+  closeButton?.addEventListener('click', clear);
+  return { show, clear, get text() { return element.textContent; } };
+}
+
+const pageNotice = document.querySelector('#notice');
+export const notice = messageArea(pageNotice, {
+  frame: pageNotice.closest('.notice'),
+  closeButton: document.querySelector('[data-testid="notice-close"]'),
+});
+
+export const profileNotice = messageArea(document.querySelector('[data-testid="profile-notice"]'));
