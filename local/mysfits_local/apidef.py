@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 
 INTEGRATION = "x-amazon-apigateway-integration"
+VALIDATORS = "x-amazon-apigateway-request-validators"
+VALIDATOR = "x-amazon-apigateway-request-validator"
 GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
 ANY_METHOD = "x-amazon-apigateway-any-method"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
@@ -21,6 +23,7 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 # Default status of each gateway response type API Gateway can produce here.
 GATEWAY_RESPONSE_STATUS = {
     "BAD_REQUEST_BODY": 400,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
     "BAD_REQUEST_PARAMETERS": 400,
     "UNAUTHORIZED": 401,
     "ACCESS_DENIED": 403,
@@ -33,7 +36,8 @@ GATEWAY_RESPONSE_STATUS = {
     "INTEGRATION_TIMEOUT": 504,
 }
 
-_DEPLOY_VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+# ${Name} and the pseudo parameters (${AWS::Region}); ${stageVariables.x} has a dot and is not one.
+_DEPLOY_VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+(?:::[A-Za-z0-9]+)?)\}")
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 _CONTEXT_VARIABLE = re.compile(r"\$\{context\.([A-Za-z0-9_.]+)\}|\$context\.([A-Za-z0-9_.]*[A-Za-z0-9_])")
 
@@ -43,9 +47,33 @@ class Route:
     template: str
     pattern: re.Pattern
     operations: dict[str, dict]
+    document: dict = field(default_factory=dict, repr=False)  # the definition it came from
 
     def operation(self, method: str) -> dict | None:
         return self.operations.get(method.lower()) or self.operations.get(ANY_METHOD)
+
+    def body_schema(self, operation: dict, content_type: str) -> dict | None:
+        """The JSON schema the operation's request validator checks the body against, or None
+        when the operation validates no body (no validator with validateRequestBody)."""
+        name = operation.get(VALIDATOR, self.document.get(VALIDATOR))
+        if not name or not self.document.get(VALIDATORS, {}).get(name, {}).get("validateRequestBody"):
+            return None
+        content = operation.get("requestBody", {}).get("content", {})
+        media = content.get(content_type) or content.get("application/json")
+        return self._resolve(media.get("schema", {})) if media else None
+
+    def _resolve(self, schema):
+        """The schema with local `$ref`s (#/components/...) replaced by what they name."""
+        if isinstance(schema, list):
+            return [self._resolve(item) for item in schema]
+        if not isinstance(schema, dict):
+            return schema
+        if "$ref" in schema:
+            target = self.document
+            for part in schema["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            return self._resolve(target)
+        return {key: self._resolve(value) for key, value in schema.items()}
 
 
 @dataclass
@@ -70,7 +98,7 @@ class ApiDefinition:
             definition.security_schemes.update(document.get("components", {}).get("securitySchemes", {}))
             for template, item in document.get("paths", {}).items():
                 operations = {m: op for m, op in item.items() if m in METHODS or m == ANY_METHOD}
-                definition.routes.append(Route(template, _compile(template), operations))
+                definition.routes.append(Route(template, _compile(template), operations, document))
         # Literal segments win over parameters, as in API Gateway: most literal characters first.
         definition.routes.sort(key=lambda r: -len(re.sub(r"\{[^}]+\}", "", r.template)))
         return definition
@@ -133,6 +161,8 @@ def render_context_template(template: str, context: dict[str, str]) -> str:
         name = found.group(1) or found.group(2)
         if name == "error.messageString":
             return json.dumps(context.get("error.message", ""))
+        if name == "error.validationErrorString":  # used inside a JSON string by the templates
+            return json.dumps(context.get(name, ""))[1:-1]
         return context.get(name, "")
 
     return _CONTEXT_VARIABLE.sub(value, template)

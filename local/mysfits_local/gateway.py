@@ -2,9 +2,12 @@
 
 It routes each request to the integration the definition declares for it: `http_proxy`
 integrations are forwarded to the local services (their URIs built from stage variables),
-`mock` integrations (CORS preflight) are answered from their response parameters, and
-errors the gateway itself produces (no route, service down, service slow) are shaped by
-the definition's gateway responses. Requests without `X-Amzn-Trace-Id` get one.
+`aws` integrations (the clicks API's Firehose PutRecord) validate the body against the
+operation's model, render the mapping template with a Velocity engine and call the AWS
+service through boto3 (endpoints from AWS_ENDPOINT_URL_<SERVICE>, as for every client
+here), `mock` integrations (CORS preflight) are answered from their response parameters,
+and errors the gateway itself produces (no route, bad body, service down, service slow)
+are shaped by the definition's gateway responses. Requests without `X-Amzn-Trace-Id` get one.
 
     python -m mysfits_local.gateway --definition cfn/api/mysfits-api.yaml \
         --stage-variable catalogHost=127.0.0.1:8081 --stage-variable siteOrigin=http://127.0.0.1:8080
@@ -14,14 +17,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import json
 import logging
 import os
+import re
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
+import boto3
+import botocore.config
+import botocore.exceptions
+import jsonschema
 from aiohttp import web
 
 from mysfits_shared.auth import InvalidToken, KeysUnavailable, TokenVerifier, issuer_for, token_from_header
@@ -34,6 +45,7 @@ from .apidef import (
     render_context_template,
     substitute_stage_variables,
 )
+from .vtl import TemplateError, render
 
 log = logging.getLogger("gateway")
 
@@ -63,10 +75,11 @@ def new_trace_id() -> str:
 class GatewayError(Exception):
     """An error API Gateway answers itself, by gateway response type."""
 
-    def __init__(self, response_type: str, message: str):
+    def __init__(self, response_type: str, message: str, context: dict[str, str] | None = None):
         super().__init__(message)
         self.response_type = response_type
         self.message = message
+        self.context = context or {}
 
 
 def cognito_verifiers(
@@ -106,6 +119,8 @@ class Gateway:
         self.stage_variables = stage_variables
         self.verifiers = verifiers or {}
         self._session: aiohttp.ClientSession | None = None
+        self._aws_clients: dict[str, object] = {}
+        self._aws_pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="aws-integration")
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -123,6 +138,7 @@ class Gateway:
     async def _stop(self, _app) -> None:
         if self._session:
             await self._session.close()
+        self._aws_pool.shutdown(wait=True)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
@@ -147,6 +163,8 @@ class Gateway:
             return self._mock(integration, request)
         if kind == "http_proxy":
             return await self._http_proxy(integration, matched[1], request, trace_id, claims)
+        if kind == "aws":
+            return await self._aws(integration, matched[0], operation, matched[1], request)
         raise GatewayError("API_CONFIGURATION_ERROR", "This route has no integration the gateway can run.")
 
     async def _authorize(self, operation: dict, request: web.Request) -> dict | None:
@@ -220,6 +238,141 @@ class Gateway:
             log.warning("integration failure for %s: %s", url, error)
             raise GatewayError("INTEGRATION_FAILURE", "Internal server error") from None
 
+    # -- AWS-service integrations ----------------------------------------------------
+    async def _aws(
+        self, integration: dict, route, operation: dict, path_params: dict, request: web.Request
+    ) -> web.Response:
+        """Validate, render the request template, call the AWS action, map its answer."""
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise GatewayError("REQUEST_TOO_LARGE", "The request body is too large.") from None
+        content_type = request.content_type if request.headers.get("Content-Type") else "application/json"
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._invalid_body("[body is not UTF-8 text]") from None
+        # passthroughBehavior never: a content type without a template is refused.
+        template = integration.get("requestTemplates", {}).get(content_type)
+        if template is None:
+            if integration.get("passthroughBehavior", "when_no_match").lower() != "when_no_match":
+                raise GatewayError("UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type")
+            template = "$input.body"
+        schema = route.body_schema(operation, content_type)
+        if schema is not None:
+            self._validate(schema, body)
+        context = self._template_context(request, route)
+        params = {"path": path_params, "querystring": dict(request.query), "header": dict(request.headers)}
+        try:
+            rendered = render(template, body=body, context=context, stage_variables=self.stage_variables, params=params)
+        except TemplateError as error:
+            log.warning("request template: %s", error)
+            raise self._invalid_body(f"[{error}]") from None
+        service, action = self._aws_target(integration)
+        timeout = int(integration.get("timeoutInMillis", DEFAULT_TIMEOUT_MS)) / 1000
+        loop = asyncio.get_running_loop()
+        status, answer = await loop.run_in_executor(self._aws_pool, self._call_aws, service, action, rendered, timeout)
+        return self._integration_response(integration, status, answer, context, request)
+
+    @staticmethod
+    def _invalid_body(detail: str) -> GatewayError:
+        return GatewayError("BAD_REQUEST_BODY", "Invalid request body", {"error.validationErrorString": detail})
+
+    def _validate(self, schema: dict, body: str) -> None:
+        """The body against the model, as API Gateway's request validator (JSON Schema draft 4)."""
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise self._invalid_body("[the body is not valid JSON]") from None
+        errors = _validator(schema).iter_errors(document)
+        problems = sorted(f"{'/'.join(map(str, e.absolute_path)) or 'body'}: {e.message}" for e in errors)
+        if problems:
+            raise self._invalid_body("[" + "; ".join(problems[:5]) + "]")
+
+    def _template_context(self, request: web.Request, route) -> dict:
+        now = time.time()
+        return {
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(now * 1000),
+            "httpMethod": request.method,
+            "resourcePath": route.template,
+            "path": request.path,
+            "stage": "local",
+            "identity": {"sourceIp": request.remote or "", "userAgent": request.headers.get("User-Agent", "")},
+        }
+
+    @staticmethod
+    def _aws_target(integration: dict) -> tuple[str, str]:
+        """`arn:aws:apigateway:{region}:{service}:action/{Action}` -> (service, Action)."""
+        found = re.fullmatch(r"arn:aws:apigateway:[^:]*:([a-z0-9-]+):action/([A-Za-z0-9]+)", integration.get("uri", ""))
+        if not found:
+            raise GatewayError("API_CONFIGURATION_ERROR", "Only action-style AWS integrations are supported.")
+        return found.group(1), found.group(2)
+
+    def _client(self, service: str, timeout: float):
+        if service not in self._aws_clients:
+            config = botocore.config.Config(
+                connect_timeout=2,
+                read_timeout=timeout,
+                retries={"max_attempts": 2, "mode": "standard"},
+                max_pool_connections=64,
+            )
+            self._aws_clients[service] = boto3.session.Session().client(service, config=config)
+        return self._aws_clients[service]
+
+    def _call_aws(self, service: str, action: str, rendered: str, timeout: float) -> tuple[int, dict]:
+        """Send the rendered request; (HTTP status, JSON answer) as the service gave them.
+
+        A service that cannot be reached counts as its 503 (ServiceUnavailable), so the
+        definition's integration responses decide what the client sees.
+        """
+        client = self._client(service, timeout)
+        try:
+            request = json.loads(rendered)
+            operation = client.meta.service_model.operation_model(action)
+            params = _from_wire(operation.input_shape, request)
+            result = getattr(client, botocore.xform_name(action))(**params)
+        except (ValueError, botocore.exceptions.ParamValidationError) as error:
+            log.error("%s %s: the mapping template made an invalid request: %s", service, action, error)
+            return 400, {"__type": "SerializationException", "message": str(error)}
+        except botocore.exceptions.ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+            code = error.response.get("Error", {}).get("Code", "")
+            log.warning("%s %s answered %s %s", service, action, status, code)
+            return status, {"__type": code, "message": error.response.get("Error", {}).get("Message", "")}
+        except (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError):
+            log.warning("%s %s timed out", service, action)
+            return 504, {"__type": "Timeout", "message": "The service did not answer in time."}
+        except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError) as error:
+            log.warning("%s %s unreachable: %s", service, action, error)
+            return 503, {"__type": "ServiceUnavailableException", "message": "The service cannot be reached."}
+        result.pop("ResponseMetadata", None)
+        return 200, _to_wire(result)
+
+    def _integration_response(
+        self, integration: dict, status: int, answer: dict, context: dict, request: web.Request
+    ) -> web.Response:
+        """The integration response whose selection pattern matches the status, else default."""
+        responses = integration.get("responses", {})
+        chosen = responses.get("default", {})
+        for pattern, response in responses.items():
+            if pattern != "default" and re.fullmatch(pattern, str(status)):
+                chosen = response
+                break
+        template = chosen.get("responseTemplates", {}).get("application/json")
+        text = json.dumps(answer)
+        if template is not None:
+            try:
+                text = render(template, body=text, context=context, stage_variables=self.stage_variables)
+            except TemplateError as error:
+                raise GatewayError("API_CONFIGURATION_ERROR", f"Response template failed: {error}") from None
+        response = web.Response(status=int(chosen.get("statusCode", 200)), text=text, content_type="application/json")
+        for target, source in chosen.get("responseParameters", {}).items():
+            value = mapping_value(source, self.stage_variables, request.headers)
+            if value is not None:
+                response.headers[target.removeprefix("method.response.header.")] = value
+        return response
+
     def _integration_url(self, integration: dict, path_params: dict) -> str:
         try:
             url = substitute_stage_variables(integration["uri"], self.stage_variables)
@@ -241,6 +394,7 @@ class Gateway:
         parameters = specific.get("responseParameters", default.get("responseParameters", {}))
         templates = specific.get("responseTemplates", default.get("responseTemplates", {}))
         context = {
+            **error.context,
             "error.message": error.message,
             "requestId": request_id,
             "httpMethod": request.method,
@@ -256,6 +410,44 @@ class Gateway:
             if value is not None:
                 response.headers[target.removeprefix("gatewayresponse.header.")] = value
         return response
+
+
+_validators: dict[str, jsonschema.Draft4Validator] = {}
+
+
+def _validator(schema: dict) -> jsonschema.Draft4Validator:
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _validators:
+        _validators[key] = jsonschema.Draft4Validator(schema)
+    return _validators[key]
+
+
+def _from_wire(shape, value):
+    """A JSON-protocol request body as boto3 parameters: blobs arrive base64-encoded."""
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, dict):
+        return {k: _from_wire(shape.members.get(k), v) for k, v in value.items()}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_from_wire(shape.member, v) for v in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {k: _from_wire(shape.value, v) for k, v in value.items()}
+    if shape.type_name == "blob" and isinstance(value, str):
+        return base64.b64decode(value, validate=True)
+    return value
+
+
+def _to_wire(value):
+    """A boto3 result as the service's JSON answer (blobs base64, timestamps epoch seconds)."""
+    if isinstance(value, dict):
+        return {k: _to_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_wire(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if hasattr(value, "timestamp"):
+        return value.timestamp()
+    return value
 
 
 def parse_pairs(pairs: list[str]) -> dict[str, str]:
@@ -285,7 +477,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cognito-client-id", help="the site's app client: ID tokens must be issued to it")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    definition = ApiDefinition.load(*args.definition, variables=parse_pairs(args.definition_variable))
+    variables = {"AWS::Region": os.environ.get("AWS_REGION", "us-east-1"), **parse_pairs(args.definition_variable)}
+    definition = ApiDefinition.load(*args.definition, variables=variables)
     verifiers = cognito_verifiers(definition, args.cognito_client_id, args.cognito_endpoint)
     gateway = Gateway(definition, parse_pairs(args.stage_variable), verifiers)
     try:
