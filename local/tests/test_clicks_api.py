@@ -67,7 +67,7 @@ def stream(moto_url):
     session = boto3.session.Session(
         region_name="us-east-1",
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
+        aws_secret_access_key="testing",
     )
     s3 = session.client("s3", endpoint_url=moto_url)
     s3.create_bucket(Bucket=name)
@@ -101,7 +101,11 @@ def test_a_valid_click_becomes_one_json_line_on_the_stream(gateway, stream, meth
     click = {"mysfitId": "60a8e9a0-b58a-4af1-9d44-ca1769e39180", "userId": f"anon-{uuid.uuid4().hex}"}
     # Extra whitespace in the body: the template re-serialises the validated JSON compactly.
     response = requests.request(
-        method, f"{gateway}/clicks", data=json.dumps(click, indent=4), headers={"Content-Type": "application/json"}
+        method,
+        f"{gateway}/clicks",
+        data=json.dumps(click, indent=4),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "accepted"
@@ -114,7 +118,7 @@ def test_a_valid_click_becomes_one_json_line_on_the_stream(gateway, stream, meth
 def test_user_id_is_optional(gateway, stream):
     _, records = stream
     before = len(records())
-    response = requests.put(f"{gateway}/clicks", json={"mysfitId": "abc-123"})
+    response = requests.put(f"{gateway}/clicks", json={"mysfitId": "abc-123"}, timeout=30)
     assert response.status_code == 200
     assert len(records()) == before + 1
 
@@ -137,7 +141,7 @@ BAD_BODIES = {
 def test_a_malformed_click_is_400_and_never_reaches_the_stream(gateway, stream, body):
     _, records = stream
     before = len(records())
-    response = requests.put(f"{gateway}/clicks", data=body, headers={"Content-Type": "application/json"})
+    response = requests.put(f"{gateway}/clicks", data=body, headers={"Content-Type": "application/json"}, timeout=30)
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "BadRequest"
@@ -149,7 +153,9 @@ def test_a_malformed_click_is_400_and_never_reaches_the_stream(gateway, stream, 
 def test_another_content_type_is_415(gateway, stream):
     _, records = stream
     before = len(records())
-    response = requests.put(f"{gateway}/clicks", data='{"mysfitId": "abc"}', headers={"Content-Type": "text/plain"})
+    response = requests.put(
+        f"{gateway}/clicks", data='{"mysfitId": "abc"}', headers={"Content-Type": "text/plain"}, timeout=30
+    )
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "UnsupportedMediaType"
     assert len(records()) == before
@@ -159,14 +165,16 @@ def test_an_oversized_body_is_413_and_never_reaches_the_stream(gateway, stream):
     _, records = stream
     before = len(records())
     body = '{"mysfitId": "abc", "userId": "' + "u" * (10 * 1024 * 1024) + '"}'
-    response = requests.put(f"{gateway}/clicks", data=body, headers={"Content-Type": "application/json"})
+    response = requests.put(f"{gateway}/clicks", data=body, headers={"Content-Type": "application/json"}, timeout=30)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "PayloadTooLarge"
     assert len(records()) == before
 
 
 def test_preflight_allows_the_site(gateway):
-    response = requests.options(f"{gateway}/clicks", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"})
+    response = requests.options(
+        f"{gateway}/clicks", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"}, timeout=30
+    )
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert "PUT" in response.headers["Access-Control-Allow-Methods"]
