@@ -1,0 +1,140 @@
+"""Packaging test: the Lambda deployment zip built by package.py is pinned, deterministic and self-contained.
+
+Builds the real zip once for this module (pip downloads manylinux wheels unless pip's cache has them).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from importlib.metadata import requires, version
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from .conftest import EVENTS
+
+HERE = Path(__file__).resolve().parents[1]  # click-enricher/
+spec = importlib.util.spec_from_file_location("click_enricher_package", HERE / "package.py")
+package = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(package)
+
+# Runs the handler from the unzipped package with no site-packages (-S) and no environment
+# influence (-I), then checks that every module it loaded came from the zip or the stdlib.
+RUN_FROM_ZIP = """
+import json, sys
+root, event_path = sys.argv[1], sys.argv[2]
+sys.path.insert(0, root)
+from enricher.handler import handler
+
+class Context:
+    function_name = "click-enricher"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:click-enricher"
+    aws_request_id = "package-test"
+
+with open(event_path) as file:
+    response = handler(json.load(file), Context())
+stdlib = sys.path[1:]  # after `root`: the interpreter's own library directories
+strays = sorted(
+    name for name, module in list(sys.modules.items())
+    if getattr(module, "__file__", None)
+    and not module.__file__.startswith(root)
+    and not any(module.__file__.startswith(path) for path in stdlib)
+)
+print(json.dumps({"response": response, "strays": strays, "site": "site" in sys.modules}))
+"""
+
+
+def pins() -> dict[str, str]:
+    lines = (HERE / "requirements.txt").read_text().splitlines()
+    pairs = [line.split("==") for line in lines if line.strip() and not line.startswith("#")]
+    return {canonicalize_name(name): pinned for name, pinned in pairs}
+
+
+def test_requirements_pin_exactly_the_installed_versions():
+    pinned = pins()
+    assert {"aws-lambda-powertools", "aws-xray-sdk", "requests"} <= set(pinned)
+    assert "boto3" not in pinned  # the Lambda runtime has it and the function does not use it
+    for name, pinned_version in pinned.items():
+        assert version(name) == pinned_version, name
+
+
+def test_requirements_include_every_transitive_dependency():
+    pinned = pins()
+    for name in pinned:
+        for line in requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                assert canonicalize_name(requirement.name) in pinned, f"{name} needs {requirement}"
+                assert pinned[canonicalize_name(requirement.name)] in requirement.specifier, str(requirement)
+
+
+def test_zips_are_deterministic_and_leave_out_bytecode_and_scripts(tmp_path):
+    tree = tmp_path / "tree"
+    for name in ("b/module.py", "a/__init__.py", "a/__pycache__/x.cpython-311.pyc", "bin/normalizer", "c.pyc"):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(name)
+    first, second = tmp_path / "1.zip", tmp_path / "2.zip"
+    assert package.write_zip(tree, first) == 2
+    (tree / "b/module.py").touch()  # a newer mtime changes nothing
+    package.write_zip(tree, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert zipfile.ZipFile(first).namelist() == ["a/__init__.py", "b/module.py"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The real deployment zip (built once), its member names and where it was unzipped."""
+    out = tmp_path_factory.mktemp("package")
+    zip_path = out / "click-enricher.zip"
+    command = [sys.executable, str(HERE / "package.py"), "--output", str(zip_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{zip_path} ")  # prints the path and the size
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+        archive.extractall(out / "root")
+    return zip_path, names, out / "root"
+
+
+def test_the_zip_holds_the_pinned_distributions_and_the_package(built):
+    zip_path, names, _ = built
+    assert names == sorted(names)
+    dist_infos = {name.split("/")[0] for name in names if name.split("/")[0].endswith(".dist-info")}
+    found = dict(re.fullmatch(r"(.+)-([^-]+)\.dist-info", info).groups() for info in dist_infos)
+    assert {canonicalize_name(name): found[name] for name in found} == pins()
+    assert {"enricher/__init__.py", "enricher/handler.py", "enricher/catalog.py"} <= set(names)
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc") or name.startswith("bin/")]
+    assert not [name for name in names if name.startswith(("boto3/", "tests/"))]
+    assert zip_path.stat().st_size < 50_000_000  # Lambda's limit for a directly uploaded zip
+
+
+def test_the_unzipped_package_runs_the_handler_on_its_own(built, catalog_api):
+    _, _, root = built
+    command = [
+        sys.executable,
+        "-I",
+        "-S",
+        "-W",
+        "error",
+        "-c",
+        RUN_FROM_ZIP,
+        str(root),
+        str(EVENTS / "single-click.json"),
+    ]
+    env = {"CATALOG_API_URL": catalog_api.url, "POWERTOOLS_SERVICE_NAME": "click-enricher"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])  # after the handler's own log line
+    assert report["strays"] == []
+    assert report["site"] is False
+    [record] = report["response"]["records"]
+    assert record["result"] == "Ok"
+    assert catalog_api.switch.requests == 1
