@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jwk
 from joserfc import jwt as jose_jwt
@@ -34,6 +40,55 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@dataclass
+class Service:
+    """A stand-in or service started by a test as its own process."""
+
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_service(
+    module: str, args: list[str], log_path: Path, ready_path: str = "/", env: dict | None = None
+) -> Service:
+    """`python -m module --host 127.0.0.1 --port <free> *args`, once it answers HTTP on `ready_path`."""
+    port = free_port()
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    service = Service(process, f"http://127.0.0.1:{port}", log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{module} exited with {process.returncode}:\n{service.log()}")
+        try:
+            requests.get(service.url + ready_path, timeout=1)
+            return service
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    service.stop(signal.SIGKILL)
+    raise AssertionError(f"{module} did not start:\n{service.log()}")
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -16,29 +13,16 @@ import boto3
 import pytest
 import requests
 
-from conftest import free_port
+from conftest import Service, free_port, start_service
 from mysfits_local.vtl import TemplateError, render
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://127.0.0.1:8080"
 
 
-def _gateway(firehose_url: str, stream: str):
-    port = free_port()
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_FIREHOSE": firehose_url,
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "mysfits_local.gateway",
-        "--port",
-        str(port),
+def _gateway(firehose_url: str, stream: str, log_path: Path) -> Service:
+    env = {**os.environ, "AWS_ENDPOINT_URL_FIREHOSE": firehose_url}
+    args = [
         "--definition",
         str(ROOT / "click-ingest/clicks-api.yaml"),
         "--definition-variable",
@@ -46,18 +30,7 @@ def _gateway(firehose_url: str, stream: str):
         "--stage-variable",
         f"siteOrigin={ORIGIN}",
     ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.options(f"{url}/clicks", timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    process.wait()
-    raise AssertionError("gateway did not start")
+    return start_service("mysfits_local.gateway", args, log_path, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +60,10 @@ def stream(moto_url):
 
 
 @pytest.fixture(scope="module")
-def gateway(moto_url, stream):
-    process, url = _gateway(moto_url, stream[0])
-    yield url
-    process.terminate()
-    process.wait(10)
+def gateway(moto_url, stream, tmp_path_factory):
+    service = _gateway(moto_url, stream[0], tmp_path_factory.mktemp("gateway") / "gateway.log")
+    yield service.url
+    assert service.stop() == 0, service.log()
 
 
 @pytest.mark.parametrize("method", ["PUT", "POST"])
@@ -181,24 +153,22 @@ def test_preflight_allows_the_site(gateway):
     assert "Content-Type" in response.headers["Access-Control-Allow-Headers"]
 
 
-def test_a_stream_that_cannot_be_reached_is_503():
-    process, url = _gateway(f"http://127.0.0.1:{free_port()}", "clicks")
+def test_a_stream_that_cannot_be_reached_is_503(tmp_path):
+    gateway = _gateway(f"http://127.0.0.1:{free_port()}", "clicks", tmp_path / "gateway.log")
     try:
-        response = requests.put(f"{url}/clicks", json={"mysfitId": "abc"}, timeout=30)
+        response = requests.put(f"{gateway.url}/clicks", json={"mysfitId": "abc"}, timeout=30)
     finally:
-        process.terminate()
-        process.wait(10)
+        gateway.stop()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "ServiceUnavailable"
 
 
-def test_an_unknown_stream_is_503_not_a_500(moto_url):
-    process, url = _gateway(moto_url, "no-such-stream")
+def test_an_unknown_stream_is_503_not_a_500(moto_url, tmp_path):
+    gateway = _gateway(moto_url, "no-such-stream", tmp_path / "gateway.log")
     try:
-        response = requests.put(f"{url}/clicks", json={"mysfitId": "abc"}, timeout=30)
+        response = requests.put(f"{gateway.url}/clicks", json={"mysfitId": "abc"}, timeout=30)
     finally:
-        process.terminate()
-        process.wait(10)
+        gateway.stop()
     assert response.status_code == 503
     assert "error" in response.json()
 

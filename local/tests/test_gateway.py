@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import free_port
+from conftest import Service, free_port, start_service
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -57,29 +55,18 @@ def upstream():
     server.server_close()
 
 
-def _start_gateway(definitions: list[Path], stage_variables: dict[str, str]):
-    port = free_port()
-    command = [sys.executable, "-m", "mysfits_local.gateway", "--port", str(port)]
+def _start_gateway(definitions: list[Path], stage_variables: dict[str, str], log_path: Path) -> Service:
+    args = []
     for definition in definitions:
-        command += ["--definition", str(definition)]
+        args += ["--definition", str(definition)]
     for name, value in stage_variables.items():
-        command += ["--stage-variable", f"{name}={value}"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("gateway did not start")
+        args += ["--stage-variable", f"{name}={value}"]
+    return start_service("mysfits_local.gateway", args, log_path)
 
 
 @pytest.fixture(scope="module")
-def gateway(upstream):
-    process, url = _start_gateway(
+def gateway(upstream, tmp_path_factory):
+    service = _start_gateway(
         # Later definitions win where they overlap, so the test definition's gateway responses apply.
         [ROOT / "cfn/api/mysfits-api.yaml", HERE / "data/test-api.yaml"],
         {
@@ -89,10 +76,10 @@ def gateway(upstream):
             "catalogHost": upstream,
             "vpcLinkId": "local",
         },
+        tmp_path_factory.mktemp("gateway") / "gateway.log",
     )
-    yield url
-    process.terminate()
-    process.wait(10)
+    yield service.url
+    assert service.stop() == 0, service.log()
 
 
 def test_proxies_method_path_query_headers_and_body(gateway):
@@ -160,16 +147,16 @@ def test_cors_preflight_is_answered_by_the_mock_integration(gateway):
     assert response.headers["Access-Control-Max-Age"] == "600"
 
 
-def test_mysfits_api_with_the_catalog_down_is_502_with_cors():
-    process, url = _start_gateway(
+def test_mysfits_api_with_the_catalog_down_is_502_with_cors(tmp_path):
+    gateway = _start_gateway(
         [ROOT / "cfn/api/mysfits-api.yaml"],
         {"catalogHost": f"127.0.0.1:{free_port()}", "vpcLinkId": "local", "siteOrigin": "http://site.test"},
+        tmp_path / "gateway.log",
     )
     try:
-        response = requests.get(f"{url}/mysfits", timeout=5)
+        response = requests.get(f"{gateway.url}/mysfits", timeout=5)
     finally:
-        process.terminate()
-        process.wait(10)
+        gateway.stop()
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "BadGateway"
     assert response.headers["Access-Control-Allow-Origin"] == "http://site.test"

@@ -1,0 +1,226 @@
+"""The Lambda stand-in as its own process, invoked through a real boto3 lambda client.
+
+The handlers are in handlers/lambda_handlers.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import Service, start_service
+
+HERE = Path(__file__).resolve().parent
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+TIMEOUT = 1  # seconds: the functions' timeout
+HANDLERS = ("echo", "count", "boom", "sleepy", "unserializable", "oversized", "powertools")
+
+
+def start_runtime(log_path: Path, *extra: str) -> Service:
+    args = ["--path", str(HERE / "handlers"), "--timeout", str(TIMEOUT), *extra]
+    for name in HANDLERS:
+        args += ["--function", f"{name}=lambda_handlers:{name}"]
+    env = {**os.environ, "AWS_REGION": REGION, "PYTHONUNBUFFERED": "1"}
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    return start_service("mysfits_local.lambda_runtime", args, log_path, "/2015-03-31/functions/", env=env)
+
+
+@pytest.fixture(scope="module")
+def runtime_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("lambda") / "runtime.log"
+
+
+@pytest.fixture(scope="module")
+def runtime(runtime_log):
+    service = start_runtime(runtime_log)
+    yield service.url
+    assert service.stop(timeout=15) == 0, service.log()
+
+
+def lambda_client(url: str):
+    return boto3.client(
+        "lambda", endpoint_url=url, region_name=REGION, config=Config(retries={"total_max_attempts": 1})
+    )
+
+
+@pytest.fixture(scope="module")
+def client(runtime):
+    client = lambda_client(runtime)
+    yield client
+    client.close()
+
+
+def invoke(client, name: str, payload=None, **kwargs) -> tuple[dict, object]:
+    response = client.invoke(FunctionName=name, Payload=json.dumps(payload or {}).encode(), **kwargs)
+    return response, json.loads(response["Payload"].read())
+
+
+@pytest.mark.parametrize(
+    ("function_name", "qualifier", "invoked_arn"),
+    [
+        ("echo", None, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo"),
+        ("echo:$LATEST", None, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo:$LATEST"),
+        (f"{ACCOUNT}:function:echo", "live", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo:live"),
+        (f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo", None, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo"),
+        (
+            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo:$LATEST",
+            None,
+            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo:$LATEST",
+        ),
+    ],
+)
+def test_invoke_round_trips_the_payload_with_a_lambda_context(client, function_name, qualifier, invoked_arn):
+    event = {"mysfitId": "b6d16e02-6aeb-413c-b457-321151bb403d", "nested": {"list": [1, 2.5, None, "ü"]}}
+    extra = {"Qualifier": qualifier} if qualifier else {}
+    response, answer = invoke(client, function_name, event, **extra)
+    assert response["StatusCode"] == 200
+    assert "FunctionError" not in response
+    assert response["ExecutedVersion"] == "$LATEST"
+    assert answer["event"] == event
+    context = answer["context"]
+    assert context["function_name"] == "echo"
+    assert context["function_version"] == "$LATEST"
+    assert context["invoked_function_arn"] == invoked_arn
+    assert context["memory_limit_in_mb"] == "128"
+    assert context["aws_request_id"] == response["ResponseMetadata"]["RequestId"]
+    assert context["log_group_name"] == "/aws/lambda/echo"
+    assert "[$LATEST]" in context["log_stream_name"]
+    assert 0 < context["remaining_ms"] <= TIMEOUT * 1000
+    assert answer["env"] == {
+        "AWS_LAMBDA_FUNCTION_NAME": "echo",
+        "AWS_REGION": REGION,
+        "_HANDLER": "lambda_handlers.echo",
+    }
+
+
+def test_module_state_persists_across_warm_invocations(client):
+    counts = [invoke(client, "count")[1]["invocations"] for _ in range(3)]
+    assert counts == [counts[0], counts[0] + 1, counts[0] + 2]
+
+
+def test_an_exception_is_an_unhandled_function_error(client):
+    response, answer = invoke(client, "boom", {"why": "the catalog is down"})
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert answer["errorType"] == "ValueError"
+    assert answer["errorMessage"] == "boom: the catalog is down"
+    assert any("lambda_handlers.py" in line and "in boom" in line for line in answer["stackTrace"])
+
+
+def test_a_timeout_is_a_function_error_and_the_server_stays_responsive(runtime, client):
+    outcome = {}
+
+    def slow_call():
+        slow_client = lambda_client(runtime)
+        try:
+            started = time.monotonic()
+            outcome["response"], outcome["answer"] = invoke(slow_client, "sleepy", {"seconds": TIMEOUT + 1})
+            outcome["elapsed"] = time.monotonic() - started
+        finally:
+            slow_client.close()
+
+    thread = threading.Thread(target=slow_call)
+    thread.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    response, _ = invoke(client, "echo", {"while": "sleepy runs"})
+    assert response["StatusCode"] == 200
+    assert time.monotonic() - started < 0.5  # not queued behind the sleeping function
+    thread.join(10)
+
+    assert outcome["response"]["FunctionError"] == "Unhandled"
+    assert outcome["answer"]["errorType"] == "Sandbox.Timedout"
+    assert f"Task timed out after {TIMEOUT:.2f} seconds" in outcome["answer"]["errorMessage"]
+    assert TIMEOUT <= outcome["elapsed"] < TIMEOUT + 0.8
+
+    # The stray invocation still holds the function (one at a time); the next call waits for it.
+    response, answer = invoke(client, "sleepy", {"seconds": 0})
+    assert "FunctionError" not in response
+    assert answer == {"slept": True}
+
+
+@pytest.mark.parametrize(
+    ("function", "error_type", "message"),
+    [
+        ("unserializable", "Runtime.MarshalError", "Unable to marshal response"),
+        ("oversized", "Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed payload size"),
+    ],
+)
+def test_results_lambda_cannot_return(client, function, error_type, message):
+    response, answer = invoke(client, function)
+    assert response["FunctionError"] == "Unhandled"
+    assert answer["errorType"] == error_type
+    assert answer["errorMessage"].startswith(message)
+
+
+def test_unknown_functions_and_bad_requests(client):
+    with pytest.raises(client.exceptions.ResourceNotFoundException, match="function:nope"):
+        invoke(client, "nope")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_function(FunctionName="nope")
+    with pytest.raises(client.exceptions.InvalidRequestContentException):
+        client.invoke(FunctionName="echo", Payload=b"{not json")
+    with pytest.raises(client.exceptions.RequestTooLargeException):
+        client.invoke(FunctionName="echo", Payload=json.dumps({"x": "y" * (6 * 1024 * 1024)}).encode())
+    with pytest.raises(ClientError) as caught:
+        client.invoke(FunctionName="not a name!", Payload=b"{}")
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_get_function_and_list_functions(client):
+    configuration = client.get_function(FunctionName=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo")[
+        "Configuration"
+    ]
+    assert configuration["FunctionName"] == "echo"
+    assert configuration["FunctionArn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo"
+    assert configuration["Handler"] == "lambda_handlers.echo"
+    assert configuration["Timeout"] == TIMEOUT
+    assert configuration["State"] == "Active"
+    names = {f["FunctionName"] for f in client.list_functions()["Functions"]}
+    assert names == set(HANDLERS)
+
+
+def test_event_and_dry_run_invocations(client):
+    before = invoke(client, "count")[1]["invocations"]
+    assert client.invoke(FunctionName="count", InvocationType="DryRun", Payload=b"{}")["StatusCode"] == 204
+    assert client.invoke(FunctionName="count", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    # Each look is an invocation too: once the event has run, a look sees `before + 2 + looks`.
+    deadline = time.monotonic() + 5
+    looks = 0
+    while (after := invoke(client, "count")[1]["invocations"]) == before + 1 + looks:
+        looks += 1
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert after == before + 2 + looks  # the event ran once, the dry run not at all
+
+
+def test_powertools_handler_runs_without_an_xray_daemon(client, runtime_log):
+    response, answer = invoke(client, "powertools", {"hello": "world"})
+    assert "FunctionError" not in response
+    assert answer == {"tracer_disabled": True}
+    lines = [json.loads(line) for line in runtime_log.read_text().splitlines() if line.startswith("{")]
+    logged = next(line for line in lines if line.get("message") == "handled")
+    assert logged["function_name"] == "powertools"
+    assert logged["function_request_id"] == response["ResponseMetadata"]["RequestId"]
+    assert logged["answer"] == 42
+    assert "Warning" not in runtime_log.read_text()
+
+
+def test_sigint_stops_the_runtime(tmp_path):
+    service = start_runtime(tmp_path / "runtime.log")
+    client = lambda_client(service.url)
+    try:
+        assert invoke(client, "echo")[0]["StatusCode"] == 200
+    finally:
+        client.close()
+    assert service.stop(signal.SIGINT, timeout=15) == 0
