@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BENCH_SECONDS ?= 5
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt catalog-service/requirements.txt */pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt */requirements.txt */pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test lint format bench clean
+.PHONY: up test lint format bench clicks clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -21,6 +21,10 @@ test: $(STAMP) lint
 	@scripts/ensure-system-packages
 	$(PY) -m pytest
 	$(PY) bench/stack_bench.py --seconds $(BENCH_SECONDS)
+
+# The latest enriched clicks and the views per mysfit, from the running stack's clicks bucket.
+clicks: $(STAMP)
+	$(PY) -m mysfits_local clicks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -5,19 +5,27 @@ prints requests/s, p50 and p99 latency for list, filter and get-one, straight to
 catalog service (as the load balancer reaches it) and through the API Gateway stand-in,
 plus the serving processes' CPU milliseconds per request. Then like and adopt through the
 gateway, each request by a different signed-in visitor (and, for adopt, on a different
-mysfit, so every adoption is a real one). Targets (2-core machine) are printed beside the
-figures; a figure below its target is marked, not hidden.
+mysfit, so every adoption is a real one). Then the click pipeline: clicks accepted per
+second through the gateway (PUT /clicks, the Firehose stand-in behind it), and the click
+enricher's records/s on a 500-record Firehose batch over the 12 mysfits, cold (empty cache:
+one catalog call per distinct mysfit) and warm (no catalog call), with its catalog calls.
+Targets (2-core machine) are printed beside the figures; a figure below its target is
+marked, not hidden.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +145,78 @@ def register_visitors(stack: Stack, count: int) -> list[dict]:
         return list(pool.map(one, range(count)))
 
 
+ENRICHER_BATCH = 500
+ENRICHER_WARM_ROUNDS = 20
+ENRICHER_TARGET = 5000  # records/s, warm
+
+
+class _LambdaContext:
+    """What Powertools reads from the Lambda context."""
+
+    function_name = "mysfits-click-enricher"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:mysfits-click-enricher"
+    memory_limit_in_mb = 256
+    aws_request_id = "bench"
+    log_group_name = "/aws/lambda/mysfits-click-enricher"
+    log_stream_name = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+def firehose_event(mysfit_ids: list[str], records: int) -> dict:
+    """A Firehose transformation event of `records` clicks spread over `mysfit_ids`."""
+    now = int(time.time() * 1000)
+    return {
+        "invocationId": "bench",
+        "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/mysfits-clicks",
+        "region": "us-east-1",
+        "records": [
+            {
+                "recordId": f"{n:056d}",
+                "approximateArrivalTimestamp": now,
+                "data": base64.b64encode(
+                    json.dumps({"mysfitId": mysfit_ids[n % len(mysfit_ids)], "userId": f"anon-{n:032x}"}).encode()
+                    + b"\n"
+                ).decode(),
+            }
+            for n in range(records)
+        ],
+    }
+
+
+def bench_enricher(api_url: str, mysfit_ids: list[str]) -> None:
+    """The enricher in this process, asking the stack's catalog API: cold, then warm."""
+    os.environ["CATALOG_API_URL"] = api_url
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # one log line per batch would drown the figures
+    from enricher import handler as enricher
+
+    event = firehose_event(mysfit_ids, ENRICHER_BATCH)
+    context = _LambdaContext()
+    enricher.reset()
+    started = time.perf_counter()
+    answer = enricher.handler(event, context)
+    cold_seconds = time.perf_counter() - started
+    cold_calls = enricher.catalog_calls()
+    assert sum(r["result"] == "Ok" for r in answer["records"]) == ENRICHER_BATCH, "the benchmark batch must enrich"
+    started = time.perf_counter()
+    for _ in range(ENRICHER_WARM_ROUNDS):
+        enricher.handler(event, context)
+    warm_seconds = (time.perf_counter() - started) / ENRICHER_WARM_ROUNDS
+    warm_calls = (enricher.catalog_calls() - cold_calls) / ENRICHER_WARM_ROUNDS
+    enricher.reset()
+    warm_rps = ENRICHER_BATCH / warm_seconds
+    met = warm_rps >= ENRICHER_TARGET and warm_calls == 0 and cold_calls <= len(mysfit_ids)
+    print(f"\nclick enricher, {ENRICHER_BATCH}-record batch over {len(mysfit_ids)} mysfits:")
+    print(f"  cold  {ENRICHER_BATCH / cold_seconds:>9.0f} records/s  {cold_seconds * 1000:>7.1f} ms  "
+          f"catalog calls {cold_calls}")  # fmt: skip
+    print(f"  warm  {warm_rps:>9.0f} records/s  {warm_seconds * 1000:>7.1f} ms  catalog calls {warm_calls:g}  "
+          f"target >= {ENRICHER_TARGET} records/s warm, <= {len(mysfit_ids)} calls cold, 0 warm: "
+          f"{'met' if met else 'BELOW TARGET'}")  # fmt: skip
+
+
 TARGETS = {
     # name: (minimum requests/s, maximum p99 ms or None)
     "catalog list": (1500, 25),
@@ -164,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is needed: sudo apt-get install wrk (or run scripts/ensure-system-packages)", file=sys.stderr)
         return 2
 
-    ports = Ports(**{name: free_port() for name in DEFAULT_PORTS})
+    ports = Ports.of({name: free_port() for name in DEFAULT_PORTS})
     stack = Stack(root=ROOT, ports=ports, run_dir=Path(tempfile.mkdtemp(prefix="mysfits-bench-")), say=lambda s: None)
     try:
         stack.start()
@@ -208,8 +288,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         report(run("gateway adopt", stack.api_url, "requests.lua", [str(adoptions), str(THREADS)], pids["adoption"],
                    args.seconds))  # fmt: skip
+        ids = [m["mysfitId"] for m in mysfits]
+        run("gateway clicks", stack.api_url, "clicks.lua", ids, pids["api"], 2)  # warm-up
+        report(run("gateway clicks", stack.api_url, "clicks.lua", ids, pids["api"], args.seconds))
         print(f"(like: {VISITORS} signed-in visitors x {len(mysfits)} mysfits, each pair once before any repeat;\n"
-              " adopt: a fresh mysfit, by a different visitor, every request; errors: any answer but 2xx)")  # fmt: skip
+              " adopt: a fresh mysfit, by a different visitor, every request; clicks: PUT /clicks accepted onto\n"
+              " the stream, gateway CPU; errors: any answer but 2xx)")  # fmt: skip
+        bench_enricher(stack.api_url, ids)
     finally:
         stack.stop()
     return 0

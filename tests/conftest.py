@@ -11,10 +11,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 
 from conftest import Pool, free_port
-from mysfits_local.stack import DEFAULT_PORTS
+from mysfits_local.clicks import ClickReport, read_clicks
+from mysfits_local.stack import CLICKS_BUCKET, DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +32,19 @@ class RunningStack:
     aws_url: str
     run_dir: Path
     reader: threading.Thread
+    ports: dict[str, int]
+
+    @property
+    def firehose_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['firehose']}"
+
+    def s3(self):
+        """An S3 client on the stack's embedded AWS."""
+        return boto3.session.Session(region_name="us-east-1").client("s3", endpoint_url=self.aws_url)
+
+    def clicks(self) -> ClickReport:
+        """What the click pipeline has written to the clicks bucket so far."""
+        return read_clicks(self.s3(), CLICKS_BUCKET)
 
     @property
     def config(self) -> dict:
@@ -45,7 +60,9 @@ class RunningStack:
         return code
 
 
-def start_stack(run_dir: Path, ports: dict[str, int] | None = None, ready_timeout: float = 120) -> RunningStack:
+def start_stack(
+    run_dir: Path, ports: dict[str, int] | None = None, ready_timeout: float = 120, env: dict[str, str] | None = None
+) -> RunningStack:
     ports = ports or {name: free_port() for name in DEFAULT_PORTS}
     command = [sys.executable, "-m", "mysfits_local", "up", "--run-dir", str(run_dir)]
     for name, port in ports.items():
@@ -56,7 +73,7 @@ def start_stack(run_dir: Path, ports: dict[str, int] | None = None, ready_timeou
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     output: list[str] = []
     ready = threading.Event()
@@ -82,6 +99,7 @@ def start_stack(run_dir: Path, ports: dict[str, int] | None = None, ready_timeou
         url(ports["aws"]),
         run_dir,
         reader,
+        ports,
     )
     return stack
 

@@ -2,10 +2,13 @@
 
 Starts, in dependency order and each as its own process: the embedded AWS (moto in server
 mode), the Cognito user pool and web client, the tables and the seed data, the catalog and
-adoption services under gunicorn, the API Gateway stand-in and the site. Each step waits
-until its part answers. Ctrl-C (or SIGTERM) stops
-everything, in reverse order, leaving no process behind. If any part fails to start or
-dies, the command says which, shows the end of its log and exits non-zero.
+adoption services under gunicorn, the API Gateway stand-in (Mysfits API and clicks API),
+the click enricher in the Lambda stand-in, the Firehose stand-in with the clicks bucket
+and delivery stream, and the site. Each step waits until its part answers. Ctrl-C (or
+SIGTERM) stops everything, in reverse order, leaving no process behind: the Firehose
+stand-in goes first after the site and delivers what it buffered while the enricher, the
+API and the catalog it needs still run. If any part fails to start or dies, the command
+says which, shows the end of its log and exits non-zero.
 """
 
 from __future__ import annotations
@@ -23,14 +26,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
 import requests
 
+from . import clicks
 from .identity import cognito_client
 
 REGION = "us-east-1"
 TABLE_NAME = "MysfitsTable"
 LIKES_TABLE_NAME = "MysfitLikesTable"
-DEFAULT_PORTS = {"site": 8080, "api": 8000, "catalog": 8081, "adoption": 8082, "aws": 4566}
+CLICKS_BUCKET = "mysfits-clicks"
+CLICKS_STREAM = "mysfits-clicks"
+ENRICHER_FUNCTION = "mysfits-click-enricher"
+ACCOUNT = "123456789012"  # moto's account
+DEFAULT_PORTS = {
+    "site": 8080,
+    "api": 8000,
+    "catalog": 8081,
+    "adoption": 8082,
+    "aws": 4566,
+    "firehose": 4573,
+    "lambda": 4574,
+}
 # The user pool's password policy; the site shows and checks the same rules.
 PASSWORD_POLICY = {
     "MinimumLength": 8,
@@ -39,8 +56,11 @@ PASSWORD_POLICY = {
     "RequireNumbers": True,
     "RequireSymbols": True,
 }
+# Firehose's local buffering: deliver within a second (AWS allows 0-900 s).
+CLICKS_BUFFER_SECONDS = 1
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+FLUSH_TIMEOUT = 60.0  # the Firehose stand-in delivers its buffers before it exits
 
 
 class StackError(RuntimeError):
@@ -54,6 +74,17 @@ class Ports:
     catalog: int = DEFAULT_PORTS["catalog"]
     adoption: int = DEFAULT_PORTS["adoption"]
     aws: int = DEFAULT_PORTS["aws"]
+    firehose: int = DEFAULT_PORTS["firehose"]
+    # "lambda" is a keyword: the attribute has a trailing underscore.
+    lambda_: int = DEFAULT_PORTS["lambda"]
+
+    @classmethod
+    def of(cls, ports: dict[str, int]) -> Ports:
+        """Ports by their DEFAULT_PORTS names (the command line's and the tests')."""
+        return cls(**{("lambda_" if name == "lambda" else name): port for name, port in ports.items()})
+
+    def by_name(self) -> dict[str, int]:
+        return {name.rstrip("_"): port for name, port in vars(self).items()}
 
 
 @dataclass(frozen=True)
@@ -68,6 +99,7 @@ class Part:
     name: str
     process: subprocess.Popen
     log_path: Path
+    stop_timeout: float = STOP_TIMEOUT
 
 
 def _die_with_parent() -> None:
@@ -110,6 +142,14 @@ class Stack:
     def aws_url(self) -> str:
         return self.url(self.ports.aws)
 
+    @property
+    def firehose_url(self) -> str:
+        return self.url(self.ports.firehose)
+
+    @property
+    def lambda_url(self) -> str:
+        return self.url(self.ports.lambda_)
+
     def service_env(self) -> dict[str, str]:
         """The environment every service gets: AWS endpoints point at the embedded AWS."""
         env = dict(os.environ)
@@ -119,6 +159,9 @@ class Stack:
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto accepts any credentials
             AWS_ENDPOINT_URL=self.aws_url,
+            # The stand-ins outside moto, found the way boto3 finds any service endpoint.
+            AWS_ENDPOINT_URL_FIREHOSE=self.firehose_url,
+            AWS_ENDPOINT_URL_LAMBDA=self.lambda_url,
             MYSFITS_TABLE_NAME=TABLE_NAME,
             MYSFITS_LIKES_TABLE_NAME=LIKES_TABLE_NAME,
             CORS_ALLOWED_ORIGIN=self.site_url,
@@ -197,6 +240,12 @@ class Stack:
                 str(self.ports.api),
                 "--definition",
                 str(self.root / "cfn/api/mysfits-api.yaml"),
+                "--definition",
+                str(self.root / "click-ingest/clicks-api.yaml"),
+                "--definition-variable",
+                f"ClicksStreamName={CLICKS_STREAM}",
+                "--definition-variable",
+                f"ClicksApiRoleArn=arn:aws:iam::{ACCOUNT}:role/mysfits-clicks-api",
                 "--stage-variable",
                 f"catalogHost={self.host}:{self.ports.catalog}",
                 "--stage-variable",
@@ -214,6 +263,8 @@ class Stack:
             ],
         )
         self._wait_until("api", lambda: requests.get(f"{self.api_url}/mysfits", timeout=5).ok)
+
+        self.start_click_pipeline()
 
         config_path = self.write_site_config()
         self._spawn(
@@ -234,10 +285,77 @@ class Stack:
         )
         self._wait_until("site", lambda: requests.get(f"{self.site_url}/config.json", timeout=2).ok)
 
+    def start_click_pipeline(self) -> None:
+        """The enricher (in the Lambda stand-in), the clicks bucket, and the Firehose stand-in
+        with the delivery stream that runs the enricher and writes to the bucket."""
+        python = sys.executable
+        self._spawn(
+            "lambda",
+            [
+                python,
+                "-m",
+                "mysfits_local.lambda_runtime",
+                "--host",
+                self.host,
+                "--port",
+                str(self.ports.lambda_),
+                "--function",
+                f"{ENRICHER_FUNCTION}=enricher.handler:handler",
+                "--timeout",
+                "60",
+            ],
+            # The enricher asks the public Mysfits API, as it does on AWS.
+            extra_env={"CATALOG_API_URL": self.api_url, "POWERTOOLS_SERVICE_NAME": "click-enricher"},
+        )
+        self._wait_until("lambda", lambda: _answers(self.lambda_url))
+        self._spawn(
+            "firehose",
+            [python, "-m", "mysfits_local.firehose", "--host", self.host, "--port", str(self.ports.firehose)],
+            stop_timeout=FLUSH_TIMEOUT,
+        )
+        self._wait_until("firehose", lambda: _answers(self.firehose_url))
+        session = boto3.session.Session(
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - the embedded AWS takes any credentials
+        )
+        session.client("s3", endpoint_url=self.aws_url).create_bucket(Bucket=CLICKS_BUCKET)
+        session.client("firehose", endpoint_url=self.firehose_url).create_delivery_stream(
+            DeliveryStreamName=CLICKS_STREAM,
+            DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/mysfits-clicks-firehose",
+                "BucketARN": f"arn:aws:s3:::{CLICKS_BUCKET}",
+                # Enriched clicks by the hour; whatever failed processing under processing-failed/.
+                "Prefix": "clicks/!{timestamp:yyyy/MM/dd/HH}/",
+                "ErrorOutputPrefix": "!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/",
+                "BufferingHints": {"IntervalInSeconds": CLICKS_BUFFER_SECONDS, "SizeInMBs": 1},
+                "ProcessingConfiguration": {
+                    "Enabled": True,
+                    "Processors": [
+                        {
+                            "Type": "Lambda",
+                            "Parameters": [
+                                {
+                                    "ParameterName": "LambdaArn",
+                                    "ParameterValue": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{ENRICHER_FUNCTION}",
+                                },
+                                {"ParameterName": "NumberOfRetries", "ParameterValue": "3"},
+                                {"ParameterName": "BufferSizeInMBs", "ParameterValue": "1"},
+                                {"ParameterName": "BufferIntervalInSeconds", "ParameterValue": "1"},
+                            ],
+                        }
+                    ],
+                },
+            },
+        )
+        self.say(f"  clicks   stream {CLICKS_STREAM} -> {ENRICHER_FUNCTION} -> s3://{CLICKS_BUCKET}/clicks/")
+
     def write_site_config(self) -> Path:
         """The site's settings, as the deploy tool writes them from stack outputs on AWS."""
         config = {
             "apiEndpoint": self.api_url,
+            "clicksEndpoint": self.api_url,  # the clicks API is served by the same gateway here
             "region": REGION,
             "userPoolId": self.user_pool.id,
             "userPoolClientId": self.user_pool.client_id,
@@ -255,7 +373,7 @@ class Stack:
             if part.process.poll() is None:
                 _signal_group(part.process, signal.SIGTERM)
                 try:
-                    part.process.wait(STOP_TIMEOUT)
+                    part.process.wait(part.stop_timeout)
                 except subprocess.TimeoutExpired:
                     _signal_group(part.process, signal.SIGKILL)
                     part.process.wait()
@@ -276,7 +394,7 @@ class Stack:
     def _check_ports_free(self) -> None:
         import socket
 
-        for name, port in vars(self.ports).items():
+        for name, port in self.ports.by_name().items():
             with socket.socket() as probe:
                 if probe.connect_ex((self.host, port)) == 0:
                     raise StackError(
@@ -284,13 +402,15 @@ class Stack:
                         f"running? Stop it, or choose another port (see `python -m mysfits_local up --help`)."
                     )
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    def _spawn(
+        self, name: str, command: list[str], extra_env: dict | None = None, stop_timeout: float = STOP_TIMEOUT
+    ) -> None:
         log_path = self.run_dir / "logs" / f"{name}.log"
         log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
         process = subprocess.Popen(
             command,
             cwd=self.root,
-            env=self.service_env(),
+            env={**self.service_env(), **(extra_env or {})},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -298,7 +418,7 @@ class Stack:
             preexec_fn=_die_with_parent,
         )
         log.close()
-        self.parts.append(Part(name, process, log_path))
+        self.parts.append(Part(name, process, log_path, stop_timeout))
 
     def _run_step(self, name: str, command: list[str]) -> None:
         log_path = self.run_dir / "logs" / f"{name}.log"
@@ -332,6 +452,12 @@ class Stack:
         return f"{part.name} {what}. Last lines of {part.log_path}:\n{shown}"
 
 
+def _answers(url: str) -> bool:
+    """Any HTTP answer at all: the stand-in is listening."""
+    requests.get(url, timeout=2)
+    return True
+
+
 def _signal_group(process: subprocess.Popen, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signum)
@@ -353,13 +479,21 @@ def main(argv: list[str] | None = None) -> int:
             help=f"default {DEFAULT_PORTS[name]}, or MYSFITS_{name.upper()}_PORT",
         )
     up.add_argument("--run-dir", type=Path, default=Path(".run"), help="logs and generated config (default .run)")
+    report = sub.add_parser("clicks", help="print the latest enriched clicks and the views per mysfit")
+    report.add_argument(
+        "--aws-url", default=f"http://127.0.0.1:{_port('aws')}", help="the S3 endpoint (default: the running stack's)"
+    )
+    report.add_argument("--bucket", default=CLICKS_BUCKET)
+    report.add_argument("--latest", type=int, default=10, help="how many of the latest clicks to show (default 10)")
     args = parser.parse_args(argv)
+    if args.command == "clicks":
+        return clicks.main(args.aws_url, args.bucket, args.latest, REGION)
 
     root = Path.cwd()
     if not (root / "cfn/api/mysfits-api.yaml").exists():
         print("run this from the repository root (where the Makefile is)", file=sys.stderr)
         return 2
-    ports = Ports(**{name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS})
+    ports = Ports.of({name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS})
     stack = Stack(root=root, ports=ports, run_dir=args.run_dir.resolve(), say=lambda s: print(s, flush=True))
 
     def _terminate(signum, _frame):
@@ -375,6 +509,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  API       {stack.api_url}/mysfits\n"
             f"  catalog   {stack.catalog_url}/ (behind the API, as behind the internal load balancer)\n"
             f"  adoption  {stack.adoption_url}/ (behind the API)\n"
+            f"  clicks    PUT {stack.api_url}/clicks -> Firehose {stack.firehose_url} -> enricher "
+            f"-> s3://{CLICKS_BUCKET}/clicks/ (see them: make clicks)\n"
             f"  AWS       {stack.aws_url}/ (embedded moto)\n"
             f"  logs      {stack.run_dir / 'logs'}\n"
             "Press Ctrl-C to stop.",

@@ -36,3 +36,19 @@ def page(browser):
     yield page
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def log_in_with_tokens(page, stack, visitor: dict, id_token: str | None = None) -> None:
+    """Opens the site with `visitor`'s session already stored, as after an earlier visit."""
+    page.goto(stack.site_url + "/")
+    page.evaluate(
+        """([idToken, accessToken, refreshToken, email]) => {
+            localStorage.setItem('mysfits.idToken', idToken);
+            localStorage.setItem('mysfits.accessToken', accessToken);
+            localStorage.setItem('mysfits.refreshToken', refreshToken);
+            localStorage.setItem('mysfits.email', email);
+        }""",
+        [id_token or visitor["id"], visitor["access"], visitor["refresh"], visitor["email"]],
+    )
+    page.reload()
+    page.wait_for_selector("#mysfit-grid[data-state=ready]")

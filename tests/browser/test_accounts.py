@@ -13,6 +13,8 @@ from playwright.sync_api import expect
 
 from conftest import forge_token
 
+from .conftest import log_in_with_tokens
+
 pytestmark = pytest.mark.browser
 
 BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
@@ -99,19 +101,7 @@ def test_someone_elses_adoption_shows_as_adopted(stack, stack_pool, page):
 
 
 def _log_in_with_tokens(page, stack, visitor, id_token=None):
-    """Starts the page with `visitor`'s session already stored, as after an earlier visit."""
-    page.goto(stack.site_url + "/")
-    page.evaluate(
-        """([idToken, accessToken, refreshToken, email]) => {
-            localStorage.setItem('mysfits.idToken', idToken);
-            localStorage.setItem('mysfits.accessToken', accessToken);
-            localStorage.setItem('mysfits.refreshToken', refreshToken);
-            localStorage.setItem('mysfits.email', email);
-        }""",
-        [id_token or visitor["id"], visitor["access"], visitor["refresh"], visitor["email"]],
-    )
-    page.reload()
-    page.wait_for_selector(READY)
+    log_in_with_tokens(page, stack, visitor, id_token)
     expect(page.locator("#account-email")).to_have_text(visitor["email"])
 
 

@@ -5,6 +5,7 @@
 import { createAccountUi } from './account.js';
 import { ApiError, FILTERS, createApi, isAbortError, loadConfig } from './api.js';
 import { createAuth } from './auth.js';
+import { createClicks } from './clicks.js';
 import { notice, profileNotice } from './notice.js';
 import {
   applyCardState,
@@ -43,6 +44,7 @@ const OWN_PARAMS = ['filter', 'value', 'mysfit'];
 let api = null;
 let auth = null; // null until the settings are loaded, or when the site has no user pool
 let account = null;
+let clicks = null; // profile views for the click pipeline; null when not configured
 /** What the page shows; mirrors the URL. filter is null or {name, value}. */
 let current = { filter: null, mysfitId: null };
 let gridRequest = null; // AbortController of the grid load in flight
@@ -417,6 +419,7 @@ grid.addEventListener('click', (event) => {
 
 /** Opens the dialog in its loading state and fetches the mysfit fresh. */
 async function openProfile(mysfitId, opener = null) {
+  const newView = !dialog.open || profile.id !== mysfitId; // not a "Try again"
   profile.request?.abort();
   const request = new AbortController();
   Object.assign(profile, { id: mysfitId, request, opener: opener ?? profile.opener, mysfit: null });
@@ -426,6 +429,7 @@ async function openProfile(mysfitId, opener = null) {
   profileName.textContent = shownById.get(mysfitId)?.name ?? 'Mysfit profile';
   profileImage.removeAttribute('src'); // no flash of the previous mysfit
   if (!dialog.open) dialog.showModal();
+  if (newView) clicks?.record(mysfitId); // fire-and-forget: never delays the dialog
 
   try {
     const mysfit = await api.getMysfit(mysfitId, { signal: request.signal });
@@ -525,6 +529,8 @@ async function start() {
     auth?.onChange(onAuthChange);
   }
   api = createApi(config, { auth });
+  clicks ??= createClicks(config, { visitorId: () => auth?.userId ?? null });
+  clicks?.flush(); // clicks a previous visit could not send
   // A session that expired while the page was closed is refreshed (or ends quietly) first.
   auth?.resume().then(loadMe);
   const initial = readUrl();

@@ -268,6 +268,11 @@ export function createAuth(config) {
     get email() {
       return session?.email ?? null;
     },
+    /** The logged-in visitor's id (the token's `sub`), or null. */
+    get userId() {
+      const sub = jwtPayload(session?.idToken)?.sub;
+      return typeof sub === 'string' && sub ? sub : null;
+    },
     /** "On this local stack no email is sent": the confirmation code is not checked. */
     localStack: config.localStack === true,
 
