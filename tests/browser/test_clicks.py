@@ -74,3 +74,23 @@ def test_a_click_that_cannot_be_sent_is_kept_quietly_and_sent_later(stack, page)
     page.wait_for_function("() => localStorage.getItem('mysfits.pendingClicks') === null")
     visitor = page.evaluate("localStorage.getItem('mysfits.visitorId')")
     assert _enriched_click(stack, visitor, mysfit["MysfitId"])["name"] == mysfit["Name"]
+
+
+def test_a_slow_clicks_api_never_holds_up_the_profile(stack, page):
+    mysfit = BUNDLED[5]
+    page.goto(stack.site_url + "/")
+    page.wait_for_selector(READY)
+    held = []
+    page.route("**/clicks", held.append)  # the click request stays pending until released
+    _open_profile(page, mysfit)  # ready while the click has no answer yet
+    expect(page.locator("#profile-dialog [data-testid=profile-name]")).to_have_text(mysfit["Name"])
+    for _ in range(100):  # Playwright hands the route over while the test waits on the page
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    assert page.evaluate("localStorage.getItem('mysfits.pendingClicks')") is not None  # not sent yet
+    held[0].continue_()
+    page.wait_for_function("() => localStorage.getItem('mysfits.pendingClicks') === null")
+    visitor = page.evaluate("localStorage.getItem('mysfits.visitorId')")
+    assert _enriched_click(stack, visitor, mysfit["MysfitId"])["name"] == mysfit["Name"]
