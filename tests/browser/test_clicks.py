@@ -81,7 +81,7 @@ def test_a_slow_clicks_api_never_holds_up_the_profile(stack, page):
     page.goto(stack.site_url + "/")
     page.wait_for_selector(READY)
     held = []
-    page.route("**/clicks", held.append)  # the click request stays pending until released
+    page.route("**/clicks", lambda route: held.append(route))  # pending until released
     _open_profile(page, mysfit)  # ready while the click has no answer yet
     expect(page.locator("#profile-dialog [data-testid=profile-name]")).to_have_text(mysfit["Name"])
     for _ in range(100):  # Playwright hands the route over while the test waits on the page
