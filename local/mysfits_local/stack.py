@@ -500,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C stops the stack even when `up` was started with SIGINT ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print("starting Mythical Mysfits on this machine ...", flush=True)
     try:
         stack.start()
