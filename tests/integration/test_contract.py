@@ -1,4 +1,4 @@
-"""The catalog, through the gateway, against the one API definition."""
+"""The services and the clicks API, through the gateway, against their API definitions."""
 
 from pathlib import Path
 
@@ -10,23 +10,25 @@ from openapi_spec_validator import validate
 
 pytestmark = pytest.mark.integration
 
-DEFINITION_PATH = Path(__file__).resolve().parents[2] / "cfn/api/mysfits-api.yaml"
-DEFINITION = yaml.safe_load(DEFINITION_PATH.read_text())
+ROOT = Path(__file__).resolve().parents[2]
+DEFINITION = yaml.safe_load((ROOT / "cfn/api/mysfits-api.yaml").read_text())
+CLICKS_DEFINITION = yaml.safe_load((ROOT / "click-ingest/clicks-api.yaml").read_text())
 
 
-def _schema(name: str) -> dict:
+def _schema(name: str, definition: dict) -> dict:
     # Resolve component references by embedding the components under the schema.
-    return {**DEFINITION["components"]["schemas"][name], "components": DEFINITION["components"]}
+    return {**definition["components"]["schemas"][name], "components": definition["components"]}
 
 
-def _check(body, name: str) -> None:
-    validator = OAS30Validator(_schema(name))
+def _check(body, name: str, definition: dict = DEFINITION) -> None:
+    validator = OAS30Validator(_schema(name, definition))
     errors = [error.message for error in validator.iter_errors(body)]
     assert errors == []
 
 
-def test_the_definition_is_valid_openapi():
-    validate(DEFINITION)
+@pytest.mark.parametrize("definition", [DEFINITION, CLICKS_DEFINITION], ids=["mysfits-api", "clicks-api"])
+def test_the_definitions_are_valid_openapi(definition):
+    validate(definition)
 
 
 def test_every_route_has_an_integration_and_a_preflight():
@@ -80,3 +82,27 @@ def test_adoption_answers_match_the_definition(stack, stack_pool):
     )
     _check(requests.get(f"{stack.api_url}/me", headers=headers, timeout=10).json(), "Visitor")
     _check(requests.post(f"{stack.api_url}/mysfits/{target}/like", timeout=10).json(), "Error")
+
+
+def test_the_clicks_api_validates_bodies_and_integrates_with_firehose():
+    for method in ("put", "post"):
+        operation = CLICKS_DEFINITION["paths"]["/clicks"][method]
+        validator = CLICKS_DEFINITION["x-amazon-apigateway-request-validators"][
+            operation["x-amazon-apigateway-request-validator"]
+        ]
+        assert validator["validateRequestBody"] is True
+        integration = operation["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws"
+        assert integration["uri"].endswith(":firehose:action/PutRecord")
+        assert integration["passthroughBehavior"] == "never"
+        assert "${ClicksStreamName}" in integration["requestTemplates"]["application/json"]
+
+
+def test_click_answers_match_the_definition(stack):
+    mysfit_id = requests.get(f"{stack.api_url}/mysfits", timeout=10).json()["mysfits"][0]["mysfitId"]
+    accepted = requests.put(f"{stack.api_url}/clicks", json={"mysfitId": mysfit_id, "userId": "contract"}, timeout=10)
+    assert accepted.status_code == 200
+    _check(accepted.json(), "Accepted", CLICKS_DEFINITION)
+    refused = requests.put(f"{stack.api_url}/clicks", json={"userId": "contract"}, timeout=10)
+    assert refused.status_code == 400
+    _check(refused.json(), "Error", CLICKS_DEFINITION)
