@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 INTEGRATION = "x-amazon-apigateway-integration"
@@ -48,13 +49,22 @@ class Route:
     pattern: re.Pattern
     operations: dict[str, dict]
     document: dict = field(default_factory=dict, repr=False)  # the definition it came from
+    # (method, content type) -> the body validator, built on first use; None: no body check.
+    _validators: dict = field(default_factory=dict, repr=False, compare=False)
 
     def operation(self, method: str) -> dict | None:
         return self.operations.get(method.lower()) or self.operations.get(ANY_METHOD)
 
-    def body_schema(self, operation: dict, content_type: str) -> dict | None:
-        """The JSON schema the operation's request validator checks the body against, or None
-        when the operation validates no body (no validator with validateRequestBody)."""
+    def body_validator(self, method: str, content_type: str) -> jsonschema.Draft4Validator | None:
+        """The validator (JSON Schema draft 4, as API Gateway models) the operation's request
+        validator checks the body with, or None when the operation validates no body."""
+        key = (method.lower(), content_type)
+        if key not in self._validators:
+            schema = self._body_schema(self.operation(method), content_type)
+            self._validators[key] = jsonschema.Draft4Validator(schema) if schema is not None else None
+        return self._validators[key]
+
+    def _body_schema(self, operation: dict, content_type: str) -> dict | None:
         name = operation.get(VALIDATOR, self.document.get(VALIDATOR))
         if not name or not self.document.get(VALIDATORS, {}).get(name, {}).get("validateRequestBody"):
             return None

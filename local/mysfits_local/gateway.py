@@ -164,7 +164,7 @@ class Gateway:
         if kind == "http_proxy":
             return await self._http_proxy(integration, matched[1], request, trace_id, claims)
         if kind == "aws":
-            return await self._aws(integration, matched[0], operation, matched[1], request)
+            return await self._aws(integration, matched[0], matched[1], request)
         raise GatewayError("API_CONFIGURATION_ERROR", "This route has no integration the gateway can run.")
 
     async def _authorize(self, operation: dict, request: web.Request) -> dict | None:
@@ -239,9 +239,7 @@ class Gateway:
             raise GatewayError("INTEGRATION_FAILURE", "Internal server error") from None
 
     # -- AWS-service integrations ----------------------------------------------------
-    async def _aws(
-        self, integration: dict, route, operation: dict, path_params: dict, request: web.Request
-    ) -> web.Response:
+    async def _aws(self, integration: dict, route, path_params: dict, request: web.Request) -> web.Response:
         """Validate, render the request template, call the AWS action, map its answer."""
         try:
             raw = await request.read()
@@ -258,9 +256,9 @@ class Gateway:
             if integration.get("passthroughBehavior", "when_no_match").lower() != "when_no_match":
                 raise GatewayError("UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type")
             template = "$input.body"
-        schema = route.body_schema(operation, content_type)
-        if schema is not None:
-            self._validate(schema, body)
+        validator = route.body_validator(request.method, content_type)
+        if validator is not None:
+            self._validate(validator, body)
         context = self._template_context(request, route)
         params = {"path": path_params, "querystring": dict(request.query), "header": dict(request.headers)}
         try:
@@ -278,13 +276,13 @@ class Gateway:
     def _invalid_body(detail: str) -> GatewayError:
         return GatewayError("BAD_REQUEST_BODY", "Invalid request body", {"error.validationErrorString": detail})
 
-    def _validate(self, schema: dict, body: str) -> None:
-        """The body against the model, as API Gateway's request validator (JSON Schema draft 4)."""
+    def _validate(self, validator: jsonschema.Draft4Validator, body: str) -> None:
+        """The body against the model, as API Gateway's request validator."""
         try:
             document = json.loads(body)
         except ValueError:
             raise self._invalid_body("[the body is not valid JSON]") from None
-        errors = _validator(schema).iter_errors(document)
+        errors = validator.iter_errors(document)
         problems = sorted(f"{'/'.join(map(str, e.absolute_path)) or 'body'}: {e.message}" for e in errors)
         if problems:
             raise self._invalid_body("[" + "; ".join(problems[:5]) + "]")
@@ -410,16 +408,6 @@ class Gateway:
             if value is not None:
                 response.headers[target.removeprefix("gatewayresponse.header.")] = value
         return response
-
-
-_validators: dict[str, jsonschema.Draft4Validator] = {}
-
-
-def _validator(schema: dict) -> jsonschema.Draft4Validator:
-    key = json.dumps(schema, sort_keys=True)
-    if key not in _validators:
-        _validators[key] = jsonschema.Draft4Validator(schema)
-    return _validators[key]
 
 
 def _from_wire(shape, value):
