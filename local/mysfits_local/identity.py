@@ -1,6 +1,7 @@
 """Visitors on the embedded Cognito: register, confirm and log in, as the site does.
 
-Used by the tests and the benchmark to get real tokens from the one-machine user pool.
+Used by the tests and the benchmark to get real tokens from the one-machine user pool, and
+by the stack for its clients of the stand-ins (`embedded_client`).
 """
 
 from __future__ import annotations
@@ -9,14 +10,19 @@ import boto3
 import jwt
 
 
-def cognito_client(endpoint: str, region: str = "us-east-1"):
+def embedded_client(service: str, endpoint: str, region: str = "us-east-1"):
+    """A boto3 client of a one-machine stand-in (they take any credentials)."""
     return boto3.client(
-        "cognito-idp",
+        service,
         endpoint_url=endpoint,
         region_name=region,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto
+        aws_secret_access_key="testing",  # noqa: S106 - the stand-ins take any credentials
     )
+
+
+def cognito_client(endpoint: str, region: str = "us-east-1"):
+    return embedded_client("cognito-idp", endpoint, region)
 
 
 def sign_in_visitor(cognito, client_id: str, email: str, password: str) -> dict:

@@ -26,11 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 import requests
 
 from . import clicks
-from .identity import cognito_client
+from .identity import cognito_client, embedded_client
 
 REGION = "us-east-1"
 TABLE_NAME = "MysfitsTable"
@@ -314,13 +313,8 @@ class Stack:
             stop_timeout=FLUSH_TIMEOUT,
         )
         self._wait_until("firehose", lambda: _answers(self.firehose_url))
-        session = boto3.session.Session(
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - the embedded AWS takes any credentials
-        )
-        session.client("s3", endpoint_url=self.aws_url).create_bucket(Bucket=CLICKS_BUCKET)
-        session.client("firehose", endpoint_url=self.firehose_url).create_delivery_stream(
+        embedded_client("s3", self.aws_url, REGION).create_bucket(Bucket=CLICKS_BUCKET)
+        embedded_client("firehose", self.firehose_url, REGION).create_delivery_stream(
             DeliveryStreamName=CLICKS_STREAM,
             DeliveryStreamType="DirectPut",
             ExtendedS3DestinationConfiguration={

@@ -183,7 +183,7 @@ def test_with_the_catalog_stopped_mid_run_no_click_vanishes(cold_stack):
     sender.join()
     assert statuses.count(200) == len(clicks)
 
-    ok, failed = _wait_for(stack, run, expected=len(clicks), timeout=120)
+    _wait_for(stack, run, expected=len(clicks), timeout=120)
     _settled(stack)
     ok, failed = _outcome(stack, run)
     # None vanished: every click is enriched or kept, with its original data, under processing-failed/.
