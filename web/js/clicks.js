@@ -19,6 +19,17 @@ function read(key) {
   }
 }
 
+/** Can this page keep data in localStorage (not blocked, not full)? */
+function storageWorks() {
+  try {
+    localStorage.setItem('mysfits.storageCheck', '1');
+    localStorage.removeItem('mysfits.storageCheck');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function write(key, value) {
   try {
     if (value === null) localStorage.removeItem(key);
@@ -52,14 +63,17 @@ export function createClicks(config, { visitorId = () => null } = {}) {
   }
   if (typeof config?.clicksEndpoint !== 'string' || !/^https?:/.test(endpoint)) return null;
 
-  let memoryQueue = []; // used when localStorage is unavailable
+  const persistent = storageWorks();
+  let memoryQueue = []; // the queue itself when localStorage is unavailable
   let sending = false;
   let retryTimer = 0;
   let retryDelay = RETRY_MIN_MS;
 
   function loadQueue() {
+    if (!persistent) return memoryQueue;
+    // No key: nothing pending, even if another tab sent what this one last saw.
     const stored = read(QUEUE_KEY);
-    if (stored === null) return memoryQueue;
+    if (stored === null) return [];
     try {
       const queue = JSON.parse(stored);
       return Array.isArray(queue) ? queue.filter((click) => typeof click?.mysfitId === 'string') : [];
