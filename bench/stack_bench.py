@@ -33,7 +33,8 @@ import psutil
 import requests
 
 from mysfits_local.identity import cognito_client, sign_in_visitor
-from mysfits_local.stack import DEFAULT_PORTS, Ports, Stack
+from mysfits_local.lambda_runtime import Function, LambdaContext
+from mysfits_local.stack import DEFAULT_PORTS, ENRICHER_FUNCTION, Ports, Stack
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -150,22 +151,6 @@ ENRICHER_WARM_ROUNDS = 20
 ENRICHER_TARGET = 5000  # records/s, warm
 
 
-class _LambdaContext:
-    """What Powertools reads from the Lambda context."""
-
-    function_name = "mysfits-click-enricher"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:mysfits-click-enricher"
-    memory_limit_in_mb = 256
-    aws_request_id = "bench"
-    log_group_name = "/aws/lambda/mysfits-click-enricher"
-    log_stream_name = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
-
-
 def firehose_event(mysfit_ids: list[str], records: int) -> dict:
     """A Firehose transformation event of `records` clicks spread over `mysfit_ids`."""
     now = int(time.time() * 1000)
@@ -194,7 +179,9 @@ def bench_enricher(api_url: str, mysfit_ids: list[str]) -> None:
     from enricher import handler as enricher
 
     event = firehose_event(mysfit_ids, ENRICHER_BATCH)
-    context = _LambdaContext()
+    # The context the Lambda stand-in gives the enricher in the stack, with a minute to run.
+    function = Function(ENRICHER_FUNCTION, "enricher.handler:handler", enricher.handler, 60, 256, "us-east-1")
+    context = LambdaContext(function, "bench", function.arn, time.monotonic() + 60)
     enricher.reset()
     started = time.perf_counter()
     answer = enricher.handler(event, context)
