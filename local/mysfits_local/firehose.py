@@ -1,43 +1,41 @@
-"""A local stand-in for Amazon Data Firehose (DirectPut → optional Lambda transformation → S3).
+"""A local stand-in for Amazon Data Firehose: DirectPut → Lambda transformation → S3.
 
     python -m mysfits_local.firehose --host 127.0.0.1 --port 4573
 
-It speaks Firehose's JSON 1.1 wire API (`X-Amz-Target: Firehose_20150804.<Operation>`), so
-boto3 and the API Gateway AWS-service integration work against it unchanged:
-CreateDeliveryStream, DescribeDeliveryStream, ListDeliveryStreams, DeleteDeliveryStream,
-PutRecord and PutRecordBatch. Its own AWS calls go through boto3 as well: the transformation
-Lambda through the real Invoke API (endpoint from `AWS_ENDPOINT_URL_LAMBDA`, e.g. the
-`mysfits_local.lambda_runtime` stand-in) and the bucket through S3 (`AWS_ENDPOINT_URL_S3`),
-or both through `AWS_ENDPOINT_URL`.
+It speaks Firehose's JSON 1.1 wire API (`X-Amz-Target: Firehose_20150804.<Operation>`) for what
+the stack uses: PutRecord and PutRecordBatch (the clicks API), and CreateDeliveryStream,
+DescribeDeliveryStream and DeleteDeliveryStream (the embedded AWS's CloudFormation, and tests).
+Its own calls go through boto3: Invoke to the Lambda stand-in (`AWS_ENDPOINT_URL_LAMBDA`) and
+S3 (`AWS_ENDPOINT_URL_S3`), or both through `AWS_ENDPOINT_URL`.
 
-What it does with a stream's configuration, as Firehose does:
+A stream is what the click pipeline's template states: DirectPut, an
+ExtendedS3DestinationConfiguration with `Prefix`/`ErrorOutputPrefix` expressions,
+`BufferingHints`, UNCOMPRESSED and one Lambda processor. CloudWatchLoggingOptions,
+EncryptionConfiguration, DeliveryStreamEncryptionConfigurationInput and Tags are kept but change
+nothing locally; any other feature is refused with InvalidArgumentException. DescribeDeliveryStream
+answers the destination as it was configured.
 
-* Buffering: records are delivered when the buffer holds `BufferingHints.SizeInMBs` or
-  `IntervalInSeconds` have passed since the oldest buffered record arrived. Without hints the
-  local defaults are 1 MiB / 1 s (AWS: 5 MiB / 300 s) so that a click shows up at once;
-  `IntervalInSeconds: 0` delivers as soon as possible. Delivery runs in the background: a put
-  never waits for the Lambda or S3.
-* Lambda processor: each delivery is sent to the function in invocations of at most
-  `BufferSizeInMBs` of record data (default 1 MB) and Lambda's 6 MB payload limit, with the
-  transformation event `{invocationId, deliveryStreamArn, region, records: [{recordId,
-  approximateArrivalTimestamp, data}]}`. The response is checked as Firehose checks it (see
-  `check_response`). A failed invocation is retried `NumberOfRetries` times (default 3);
-  then all of its records go to the error output. `AppendDelimiterToRecord` is supported too.
-* S3: the `Ok` records of a delivery, concatenated without separators (as Firehose does), in
-  one object named `<stream>-1-<YYYY-MM-DD-HH-MM-SS>-<uuid>` under the evaluated `Prefix`;
-  failed records as Firehose's JSON error documents, one per line, under the evaluated
-  `ErrorOutputPrefix` (`processing-failed`). `Dropped` records are not written. An S3 failure
-  is retried with backoff until it succeeds: accepted data is never thrown away.
+What it does with records, as Firehose does:
+
+* Buffering: a delivery starts when the buffer holds `BufferingHints.SizeInMBs` or
+  `IntervalInSeconds` have passed since the oldest buffered record arrived (without hints:
+  1 MiB / 1 s, so that a click shows up at once). A put never waits for the Lambda or S3; past
+  `--max-buffer-mb` per stream, records are throttled (ServiceUnavailableException).
+* Lambda processor: each delivery is sent in invocations of at most `BufferSizeInMBs` of record
+  data (default 1 MB) and Lambda's 6 MB payload limit, with the transformation event
+  `{invocationId, deliveryStreamArn, region, records: [{recordId, approximateArrivalTimestamp,
+  data}]}`. The response is checked as Firehose checks it (see `check_response`). A failed
+  invocation is retried `NumberOfRetries` times (default 3); then all of its records go to the
+  error output. `BufferIntervalInSeconds` is accepted; the stream's own buffering decides.
+* S3: the `Ok` records of a delivery, concatenated without separators, in one object named
+  `<stream>-1-<YYYY-MM-DD-HH-MM-SS>-<uuid>` under the evaluated `Prefix`; failed records as
+  Firehose's JSON error documents, one per line, under the evaluated `ErrorOutputPrefix`
+  (`processing-failed`). `Dropped` records are not written. An S3 failure is retried with
+  backoff until it succeeds: accepted data is never thrown away, not even by DeleteDeliveryStream.
 * Shutdown (SIGTERM / SIGINT): stop accepting, deliver every buffer and wait for deliveries in
   flight, then exit 0. A second signal gives up at once (exit 1) and says what was not delivered.
 
-Not AWS, for tests and operators: `GET /_local/streams` (per-stream counters),
-`GET /_local/streams/{name}` and `POST /_local/streams/{name}/flush` (deliver what is buffered
-now and answer when it is delivered).
-
-Only what the click pipeline needs is implemented: DirectPut streams with an S3 or extended
-S3 destination, uncompressed, without format conversion, dynamic partitioning or S3 backup;
-anything else is refused with InvalidArgumentException rather than silently ignored.
+Not AWS, for tests: `GET /_local/streams/{name}`, a stream's counters.
 """
 
 from __future__ import annotations
@@ -46,7 +44,6 @@ import argparse
 import asyncio
 import base64
 import binascii
-import codecs
 import contextlib
 import copy
 import json
@@ -84,18 +81,38 @@ MAX_BATCH_BYTES = 4 * MIB
 # Lambda's synchronous payload limits.
 MAX_INVOKE_REQUEST_BYTES = 6 * MIB
 MAX_INVOKE_RESPONSE_BYTES = 6291556
+LAMBDA_TIMEOUT = 300.0  # seconds Firehose waits for one invocation
 
 # Local defaults where AWS has long ones: a click should reach S3 in about a second.
 LOCAL_SIZE_MB = 1
 LOCAL_INTERVAL_SECONDS = 1
 DEFAULT_RETRIES = 3
 DEFAULT_PROCESSOR_BUFFER_MB = 1.0
-DEFAULT_PROCESSOR_INTERVAL = 60
 DEFAULT_MAX_BUFFER_MB = 256  # per stream; past it puts are throttled (ServiceUnavailableException)
+
+# What the click pipeline's template states; anything else is refused.
+STREAM_KEYS = {
+    "DeliveryStreamName",
+    "DeliveryStreamType",
+    "ExtendedS3DestinationConfiguration",
+    "DeliveryStreamEncryptionConfigurationInput",
+    "Tags",
+}
+DESTINATION_KEYS = {
+    "RoleARN",
+    "BucketARN",
+    "Prefix",
+    "ErrorOutputPrefix",
+    "BufferingHints",
+    "CompressionFormat",
+    "ProcessingConfiguration",
+    "CloudWatchLoggingOptions",
+    "EncryptionConfiguration",
+}
+LAMBDA_PARAMETERS = {"LambdaArn", "NumberOfRetries", "BufferSizeInMBs", "BufferIntervalInSeconds", "RoleArn"}
 
 _STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
 _BUCKET_ARN = re.compile(r"^arn:[\w-]*:s3:::(?P<bucket>[\w.\-]{1,255})$")
-_LAMBDA_ARN = re.compile(r"^arn:[\w-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]{1,64}(:(\$LATEST|[\w-]+))?$")
 _EXPRESSION = re.compile(r"!\{([^}:]*):([^}]*)\}")
 _DEFAULT_TIME_PATH = "!{timestamp:yyyy/MM/dd/HH/}"
 ERROR_OUTPUT_TYPE = "processing-failed"  # the one kind of error output an S3 destination with Lambda has
@@ -159,6 +176,12 @@ def invalid(message: str) -> FirehoseError:
     return FirehoseError("InvalidArgumentException", message)
 
 
+def unsupported(what: str) -> FirehoseError:
+    return invalid(
+        f"{what}: not supported by the local Firehose, which serves what the click pipeline's template uses."
+    )
+
+
 def constraint(value, where: str, rule: str) -> FirehoseError:
     """A model constraint violation, worded as AWS words them."""
     shown = value if isinstance(value, str | int) else "..."
@@ -217,23 +240,26 @@ def _expressions(template: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in _EXPRESSION.finditer(template)]
 
 
-def validate_prefix(template: str, field_name: str) -> None:
-    """Firehose's rules for one prefix's expressions (s3-prefixes.html, "Semantic rules")."""
-    if "!{" in _EXPRESSION.sub("", template):
-        raise invalid(f"{field_name}: the sequence '!{{' can only appear in !{{namespace:value}} expressions.")
-    for namespace, value in _expressions(template):
-        if namespace == "timestamp":
-            try:
-                format_timestamp(value, datetime.now(UTC))
-            except ValueError as error:
-                raise invalid(f"{field_name}: invalid timestamp expression !{{timestamp:{value}}}: {error}") from None
-        elif namespace == "firehose":
-            if value not in ("random-string", "error-output-type"):
-                raise invalid(f"{field_name}: unknown expression !{{firehose:{value}}}.")
-        elif namespace in ("partitionKeyFromQuery", "partitionKeyFromLambda"):
-            raise invalid(f"{field_name}: dynamic partitioning is not supported by the local Firehose.")
-        else:
-            raise invalid(f"{field_name}: unknown namespace {namespace!r} in !{{{namespace}:{value}}}.")
+def check_prefixes(prefix: str, error_prefix: str | None) -> None:
+    """Firehose's rules for `Prefix` and `ErrorOutputPrefix` (s3-prefixes.html, "Semantic rules")."""
+    for field_name, template in (("Prefix", prefix), ("ErrorOutputPrefix", error_prefix or "")):
+        if "!{" in _EXPRESSION.sub("", template):
+            raise invalid(f"{field_name}: the sequence '!{{' can only appear in !{{namespace:value}} expressions.")
+        for namespace, value in _expressions(template):
+            if namespace == "timestamp":
+                try:
+                    format_timestamp(value, datetime.now(UTC))
+                except ValueError as error:
+                    raise invalid(f"{field_name}: invalid expression !{{timestamp:{value}}}: {error}") from None
+            elif namespace != "firehose" or value not in ("random-string", "error-output-type"):
+                raise invalid(f"{field_name}: unknown expression !{{{namespace}:{value}}}.")
+    if ("firehose", "error-output-type") in _expressions(prefix):
+        raise invalid("Prefix can't contain !{firehose:error-output-type}.")
+    if _expressions(prefix) and not error_prefix:
+        raise invalid("ErrorOutputPrefix cannot be null or empty when Prefix contains expressions.")
+    error_expressions = _expressions(error_prefix or "")
+    if error_expressions and ("firehose", "error-output-type") not in error_expressions:
+        raise invalid("ErrorOutputPrefix with expressions must contain !{firehose:error-output-type}.")
 
 
 def render_prefix(template: str, when: datetime, error_output_type: str | None = None) -> str:
@@ -288,148 +314,68 @@ class Destination:
     size_bytes: int
     interval: float
     processor: LambdaProcessor | None
-    delimiter: bytes | None  # AppendDelimiterToRecord
-    file_extension: str
-    description: dict  # ExtendedS3DestinationDescription, as DescribeDeliveryStream answers it
+    config: dict  # the ExtendedS3DestinationConfiguration, as DescribeDeliveryStream answers it
 
 
-def _int_param(value, name: str, low: int, high: int) -> int:
+def _number(value, name: str, low: float, high: float, kind: type = int) -> int | float:
     try:
-        number = int(value)
+        number = kind(value)
     except (TypeError, ValueError):
-        raise invalid(f"{name} must be an integer, got {value!r}.") from None
+        raise invalid(f"{name}: {value!r} is not a valid {kind.__name__}.") from None
     if not low <= number <= high:
         raise invalid(f"{name} must be between {low} and {high}, got {number}.")
     return number
 
 
-def _processors(config: dict) -> tuple[LambdaProcessor | None, bytes | None]:
-    processing = config.get("ProcessingConfiguration") or {}
+def parse_processor(processing: dict) -> LambdaProcessor | None:
+    """The one Lambda processor of a ProcessingConfiguration, if it is enabled."""
     processors = processing.get("Processors") or []
     # Enabled is optional in the API; processors listed without it are taken as meant to run.
     if not processing.get("Enabled", bool(processors)):
-        return None, None
-    lambda_processor, delimiter = None, None
-    for processor in processors:
-        kind = processor.get("Type")
-        parameters = {}
-        for parameter in processor.get("Parameters") or []:
-            name, value = parameter.get("ParameterName"), parameter.get("ParameterValue")
-            if not name or value is None or not str(value).strip():
-                raise invalid(f"Processor {kind}: every parameter needs ParameterName and a non-empty ParameterValue.")
-            parameters[name] = str(value)
-        if kind == "Lambda":
-            if lambda_processor:
-                raise invalid("Only one Lambda processor is allowed.")
-            unknown = set(parameters) - {
-                "LambdaArn",
-                "NumberOfRetries",
-                "BufferSizeInMBs",
-                "BufferIntervalInSeconds",
-                "RoleArn",
-            }
-            if unknown:
-                raise invalid(f"Processor Lambda: unsupported parameters {sorted(unknown)}.")
-            arn = parameters.get("LambdaArn")
-            if not arn or not _LAMBDA_ARN.match(arn):
-                raise invalid(f"Processor Lambda: LambdaArn must be a Lambda function ARN, got {arn!r}.")
-            try:
-                size_mb = float(parameters.get("BufferSizeInMBs", DEFAULT_PROCESSOR_BUFFER_MB))
-            except ValueError:
-                raise invalid("BufferSizeInMBs must be a number.") from None
-            if not 0.2 <= size_mb <= 3:
-                raise invalid(f"BufferSizeInMBs must be between 0.2 and 3 for a Lambda processor, got {size_mb}.")
-            _int_param(
-                parameters.get("BufferIntervalInSeconds", DEFAULT_PROCESSOR_INTERVAL), "BufferIntervalInSeconds", 0, 900
-            )
-            lambda_processor = LambdaProcessor(
-                arn=arn,
-                retries=_int_param(parameters.get("NumberOfRetries", DEFAULT_RETRIES), "NumberOfRetries", 0, 300),
-                buffer_bytes=int(size_mb * MIB),
-            )
-        elif kind == "AppendDelimiterToRecord":
-            delimiter = codecs.decode(parameters.get("Delimiter", "\\n"), "unicode_escape").encode()
-        else:
-            raise invalid(
-                f"Processor type {kind!r} is not supported by the local Firehose (Lambda, AppendDelimiterToRecord)."
-            )
-    return lambda_processor, delimiter
+        return None
+    if [p.get("Type") for p in processors] != ["Lambda"]:
+        raise unsupported(f"Processors {[p.get('Type') for p in processors]} (one Lambda processor)")
+    parameters = {p.get("ParameterName"): p.get("ParameterValue") for p in processors[0].get("Parameters") or []}
+    if set(parameters) - LAMBDA_PARAMETERS:
+        raise unsupported(f"Lambda processor parameters {sorted(map(str, set(parameters) - LAMBDA_PARAMETERS))}")
+    if not parameters.get("LambdaArn"):
+        raise invalid("The Lambda processor needs a LambdaArn.")
+    size_mb = _number(parameters.get("BufferSizeInMBs", DEFAULT_PROCESSOR_BUFFER_MB), "BufferSizeInMBs", 0.2, 3, float)
+    return LambdaProcessor(
+        arn=parameters["LambdaArn"],
+        retries=_number(parameters.get("NumberOfRetries", DEFAULT_RETRIES), "NumberOfRetries", 0, 300),
+        buffer_bytes=int(size_mb * MIB),
+    )
 
 
-def parse_destination(config: dict, extended: bool) -> Destination:
-    """Check an (Extended)S3DestinationConfiguration and work out what it means."""
-    kind = "ExtendedS3DestinationConfiguration" if extended else "S3DestinationConfiguration"
+def parse_destination(config: dict) -> Destination:
+    """Check an ExtendedS3DestinationConfiguration and work out what it means."""
     if not isinstance(config, dict):
-        raise invalid(f"{kind} must be an object.")
+        raise invalid("ExtendedS3DestinationConfiguration must be an object.")
+    if set(config) - DESTINATION_KEYS:
+        raise unsupported(f"ExtendedS3DestinationConfiguration {sorted(set(config) - DESTINATION_KEYS)}")
+    if config.get("CompressionFormat", "UNCOMPRESSED") != "UNCOMPRESSED":
+        raise unsupported(f"CompressionFormat {config['CompressionFormat']}")
     for required in ("RoleARN", "BucketARN"):
         if not config.get(required):
-            raise invalid(f"{kind}.{required} is required.")
+            raise invalid(f"ExtendedS3DestinationConfiguration.{required} is required.")
     bucket = _BUCKET_ARN.match(config["BucketARN"])
     if not bucket:
         raise invalid(f"BucketARN {config['BucketARN']!r} is not an S3 bucket ARN.")
-    if config.get("CompressionFormat", "UNCOMPRESSED") != "UNCOMPRESSED":
-        raise invalid("The local Firehose writes UNCOMPRESSED objects only.")
-    for unsupported in ("DataFormatConversionConfiguration", "DynamicPartitioningConfiguration"):
-        if (config.get(unsupported) or {}).get("Enabled"):
-            raise invalid(f"{unsupported} is not supported by the local Firehose.")
-    if config.get("S3BackupMode", "Disabled") != "Disabled":
-        raise invalid("S3 backup is not supported by the local Firehose.")
-    if config.get("CustomTimeZone") not in (None, "", "UTC"):
-        raise invalid("The local Firehose evaluates prefixes in UTC only.")
-    prefix = config.get("Prefix") or ""
-    error_prefix = config.get("ErrorOutputPrefix") or None
-    validate_prefix(prefix, "Prefix")
-    if any(ns == "firehose" and value == "error-output-type" for ns, value in _expressions(prefix)):
-        raise invalid("Prefix can't contain !{firehose:error-output-type}.")
-    if _expressions(prefix) and not error_prefix:
-        raise invalid("ErrorOutputPrefix cannot be null or empty when Prefix contains expressions.")
-    if error_prefix:
-        validate_prefix(error_prefix, "ErrorOutputPrefix")
-        if _expressions(error_prefix) and ("firehose", "error-output-type") not in _expressions(error_prefix):
-            raise invalid("ErrorOutputPrefix with expressions must contain !{firehose:error-output-type}.")
+    prefix, error_prefix = config.get("Prefix") or "", config.get("ErrorOutputPrefix") or None
+    check_prefixes(prefix, error_prefix)
     hints = config.get("BufferingHints") or {}
-    size_mb = _int_param(hints.get("SizeInMBs", LOCAL_SIZE_MB), "BufferingHints.SizeInMBs", 1, 128)
-    interval = _int_param(
+    size_mb = _number(hints.get("SizeInMBs", LOCAL_SIZE_MB), "BufferingHints.SizeInMBs", 1, 128)
+    interval = _number(
         hints.get("IntervalInSeconds", LOCAL_INTERVAL_SECONDS), "BufferingHints.IntervalInSeconds", 0, 900
     )
-    processor, delimiter = _processors(config) if extended else (None, None)
-    ok_template, error_template = effective_prefixes(prefix, error_prefix)
-
-    description = {
-        "RoleARN": config["RoleARN"],
-        "BucketARN": config["BucketARN"],
-        "BufferingHints": {"SizeInMBs": size_mb, "IntervalInSeconds": interval},
-        "CompressionFormat": "UNCOMPRESSED",
-        "EncryptionConfiguration": config.get("EncryptionConfiguration") or {"NoEncryptionConfig": "NoEncryption"},
-        "CloudWatchLoggingOptions": config.get("CloudWatchLoggingOptions") or {"Enabled": False},
-    }
-    for optional in ("Prefix", "ErrorOutputPrefix"):
-        if optional in config:
-            description[optional] = config[optional]
-    if extended:
-        description["ProcessingConfiguration"] = config.get("ProcessingConfiguration") or {
-            "Enabled": False,
-            "Processors": [],
-        }
-        description["S3BackupMode"] = config.get("S3BackupMode", "Disabled")
-        for optional in (
-            "FileExtension",
-            "CustomTimeZone",
-            "DataFormatConversionConfiguration",
-            "DynamicPartitioningConfiguration",
-        ):
-            if optional in config:
-                description[optional] = config[optional]
     return Destination(
-        bucket=bucket["bucket"],
-        ok_template=ok_template,
-        error_template=error_template,
+        bucket["bucket"],
+        *effective_prefixes(prefix, error_prefix),
         size_bytes=size_mb * MIB,
         interval=interval,
-        processor=processor,
-        delimiter=delimiter,
-        file_extension=config.get("FileExtension") or "",
-        description=copy.deepcopy(description),
+        processor=parse_processor(config.get("ProcessingConfiguration") or {}),
+        config=copy.deepcopy(config),
     )
 
 
@@ -464,13 +410,13 @@ class Stream:
     name: str
     arn: str
     destination: Destination
+    encryption: dict | None = None  # DeliveryStreamEncryptionConfigurationInput
+    tags: list = field(default_factory=list)
     created: float = field(default_factory=time.time)
     buffer: deque[Record] = field(default_factory=deque)
     buffer_bytes: int = 0
     stats: Stats = field(default_factory=Stats)
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # something to look at
-    idle: asyncio.Event = field(default_factory=asyncio.Event)  # nothing buffered, nothing in flight
-    flush_requested: bool = False
     closing: bool = False
     _sequence: int = 0
 
@@ -480,34 +426,21 @@ class Stream:
         return f"{time.time_ns() // 1000:016d}{self._sequence:020d}{secrets.randbelow(10**20):020d}"
 
     def description(self) -> dict:
-        destination = {"DestinationId": "destinationId-000000000001"}
-        s3_keys = (
-            "RoleARN",
-            "BucketARN",
-            "Prefix",
-            "ErrorOutputPrefix",
-            "BufferingHints",
-            "CompressionFormat",
-            "EncryptionConfiguration",
-            "CloudWatchLoggingOptions",
-        )
-        described = self.destination.description
-        # Firehose describes an S3 destination both ways, whichever way it was created.
-        destination["S3DestinationDescription"] = {k: v for k, v in described.items() if k in s3_keys}
-        extended = {k: v for k, v in described.items()}
-        extended.setdefault("ProcessingConfiguration", {"Enabled": False, "Processors": []})
-        extended.setdefault("S3BackupMode", "Disabled")
-        destination["ExtendedS3DestinationDescription"] = extended
+        encryption = {**self.encryption, "Status": "ENABLED"} if self.encryption else {"Status": "DISABLED"}
         return {
             "DeliveryStreamName": self.name,
             "DeliveryStreamARN": self.arn,
             "DeliveryStreamStatus": "ACTIVE",
-            "DeliveryStreamEncryptionConfiguration": {"Status": "DISABLED"},
+            "DeliveryStreamEncryptionConfiguration": encryption,
             "DeliveryStreamType": "DirectPut",
             "VersionId": "1",
             "CreateTimestamp": self.created,
-            "LastUpdateTimestamp": self.created,
-            "Destinations": [destination],
+            "Destinations": [
+                {
+                    "DestinationId": "destinationId-000000000001",
+                    "ExtendedS3DestinationDescription": self.destination.config,
+                }
+            ],
             "HasMoreDestinations": False,
         }
 
@@ -638,7 +571,6 @@ class Firehose:
         self.operations = {
             "CreateDeliveryStream": self.create_delivery_stream,
             "DescribeDeliveryStream": self.describe_delivery_stream,
-            "ListDeliveryStreams": self.list_delivery_streams,
             "DeleteDeliveryStream": self.delete_delivery_stream,
             "PutRecord": self.put_record,
             "PutRecordBatch": self.put_record_batch,
@@ -648,9 +580,7 @@ class Firehose:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=16 * MIB)
         app.router.add_post("/", self.api)
-        app.router.add_get("/_local/streams", self.local_streams)
         app.router.add_get("/_local/streams/{name}", self.local_stream)
-        app.router.add_post("/_local/streams/{name}/flush", self.local_flush)
         return app
 
     async def api(self, request: web.Request) -> web.Response:
@@ -683,23 +613,11 @@ class Firehose:
         response.headers["x-amzn-RequestId"] = request_id
         return response
 
-    async def local_streams(self, _request: web.Request) -> web.Response:
-        return web.json_response({"streams": {name: s.counters() for name, s in sorted(self.streams.items())}})
-
     async def local_stream(self, request: web.Request) -> web.Response:
+        """A stream's counters (not an AWS API)."""
         stream = self.streams.get(request.match_info["name"])
         if stream is None:
             return web.json_response({"message": "no such stream"}, status=404)
-        return web.json_response(stream.counters())
-
-    async def local_flush(self, request: web.Request) -> web.Response:
-        """Deliver what is buffered now, and answer once it (and anything in flight) is delivered."""
-        stream = self.streams.get(request.match_info["name"])
-        if stream is None:
-            return web.json_response({"message": "no such stream"}, status=404)
-        stream.flush_requested = True
-        stream.wake.set()
-        await stream.idle.wait()
         return web.json_response(stream.counters())
 
     # -- control plane ----------------------------------------------------------------
@@ -725,22 +643,21 @@ class Firehose:
 
     def create_delivery_stream(self, body: dict) -> dict:
         name = self._name(body)
-        kind = body.get("DeliveryStreamType", "DirectPut")
-        if kind != "DirectPut":
-            raise invalid(f"DeliveryStreamType {kind!r} is not supported by the local Firehose (DirectPut only).")
-        destinations = [key for key in body if key.endswith("DestinationConfiguration")]
-        if len(destinations) != 1:
-            raise invalid("Exactly one destination configuration is required.")
-        if destinations[0] not in ("ExtendedS3DestinationConfiguration", "S3DestinationConfiguration"):
-            raise invalid(f"{destinations[0]} is not supported by the local Firehose (S3 destinations only).")
+        if set(body) - STREAM_KEYS:
+            raise unsupported(f"CreateDeliveryStream {sorted(set(body) - STREAM_KEYS)}")
+        if body.get("DeliveryStreamType", "DirectPut") != "DirectPut":
+            raise unsupported(f"DeliveryStreamType {body['DeliveryStreamType']}")
+        if "ExtendedS3DestinationConfiguration" not in body:
+            raise invalid("ExtendedS3DestinationConfiguration is required.")
         if name in self.streams:
             raise FirehoseError(
                 "ResourceInUseException", f"Firehose stream {name} under account {ACCOUNT_ID} already exists."
             )
-        destination = parse_destination(body[destinations[0]], extended=destinations[0].startswith("Extended"))
+        destination = parse_destination(body["ExtendedS3DestinationConfiguration"])
         arn = f"arn:aws:firehose:{self.region}:{ACCOUNT_ID}:deliverystream/{name}"
-        stream = Stream(name=name, arn=arn, destination=destination)
-        stream.idle.set()
+        stream = Stream(
+            name, arn, destination, body.get("DeliveryStreamEncryptionConfigurationInput"), body.get("Tags") or []
+        )
         self.streams[name] = stream
         pump = asyncio.get_running_loop().create_task(self._pump(stream), name=f"firehose-{name}")
         self._pumps.add(pump)
@@ -759,15 +676,6 @@ class Firehose:
 
     def describe_delivery_stream(self, body: dict) -> dict:
         return {"DeliveryStreamDescription": self._stream(body).description()}
-
-    def list_delivery_streams(self, body: dict) -> dict:
-        limit = body.get("Limit", 10)
-        if not isinstance(limit, int) or not 1 <= limit <= 10000:
-            raise constraint(limit, "limit", "Member must have value between 1 and 10000")
-        kind = body.get("DeliveryStreamType")
-        start = body.get("ExclusiveStartDeliveryStreamName")
-        names = sorted(n for n in self.streams if kind in (None, "DirectPut") and (start is None or n > start))
-        return {"DeliveryStreamNames": names[:limit], "HasMoreDeliveryStreams": len(names) > limit}
 
     def delete_delivery_stream(self, body: dict) -> dict:
         stream = self._stream(body)
@@ -802,7 +710,6 @@ class Firehose:
         stream.buffer.append(record)
         stream.buffer_bytes += len(data)
         stream.stats.received += 1
-        stream.idle.clear()
         stream.wake.set()
         return record.record_id
 
@@ -840,8 +747,6 @@ class Firehose:
         destination = stream.destination
         while True:
             if not stream.buffer:
-                stream.flush_requested = False
-                stream.idle.set()
                 if stream.closing:
                     return
                 stream.wake.clear()
@@ -849,7 +754,7 @@ class Firehose:
                 continue
             now = time.monotonic()
             due = stream.buffer[0].arrival + destination.interval
-            if stream.closing or stream.flush_requested or stream.buffer_bytes >= destination.size_bytes or now >= due:
+            if stream.closing or stream.buffer_bytes >= destination.size_bytes or now >= due:
                 # The whole buffer goes: like Firehose, an object can be a little over the size hint.
                 batch = list(stream.buffer)
                 stream.buffer.clear()
@@ -876,12 +781,10 @@ class Firehose:
             outcome = await self._transform(stream, destination.processor, batch)
         else:
             outcome = Outcome(ok=[(record, record.data) for record in batch])
-        if destination.delimiter:
-            outcome.ok = [(record, data + destination.delimiter) for record, data in outcome.ok]
         ok_key = error_key = None
         if outcome.ok:
             when = datetime.fromtimestamp(min(r.arrival_ms for r, _ in outcome.ok) / 1000, UTC)
-            ok_key = self._key(stream, render_prefix(destination.ok_template, when), when) + destination.file_extension
+            ok_key = self._key(stream, render_prefix(destination.ok_template, when), when)
             await self._put_object(stream, ok_key, b"".join(data for _, data in outcome.ok))
         if outcome.failed:
             when = datetime.fromtimestamp(min(r.arrival_ms for r, _ in outcome.failed) / 1000, UTC)
@@ -1038,7 +941,7 @@ class Firehose:
         self.executor.shutdown(wait=True)
 
 
-def make_clients(region: str, lambda_timeout: float) -> tuple:
+def make_clients(region: str) -> tuple:
     """boto3 clients for Lambda and S3; their endpoints come from AWS_ENDPOINT_URL(_LAMBDA/_S3)."""
     session = boto3.session.Session(region_name=region)
     # Firehose retries invocations itself (NumberOfRetries): botocore must not multiply them.
@@ -1046,7 +949,7 @@ def make_clients(region: str, lambda_timeout: float) -> tuple:
         "lambda",
         config=Config(
             retries={"mode": "standard", "total_max_attempts": 1},
-            read_timeout=lambda_timeout,
+            read_timeout=LAMBDA_TIMEOUT,
             connect_timeout=5,
             max_pool_connections=16,
         ),
@@ -1088,10 +991,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mysfits_local.firehose", description="Local Firehose stand-in")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4573)
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
-    parser.add_argument(
-        "--lambda-timeout", type=float, default=300.0, help="seconds to wait for one invocation (Firehose: 5 minutes)"
-    )
     parser.add_argument(
         "--retry-backoff", type=float, default=0.2, help="first retry delay in seconds, doubled per retry"
     )
@@ -1104,8 +1003,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    region = args.region or DEFAULT_REGION
-    lambda_client, s3 = make_clients(region, args.lambda_timeout)
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    lambda_client, s3 = make_clients(region)
     firehose = Firehose(
         region,
         lambda_client,

@@ -1,16 +1,13 @@
-"""A local stand-in for AWS Lambda: the Invoke wire API that boto3 uses, for Python handlers.
+"""A local stand-in for AWS Lambda: the Invoke wire API that the Firehose stand-in calls.
 
-    python -m mysfits_local.lambda_runtime --host 127.0.0.1 --port 8083 \
-        --function click-enricher=enricher.handler:handler [--function ...] [--timeout 60] [--path DIR]
+    python -m mysfits_local.lambda_runtime --host 127.0.0.1 --port 4574 \
+        --function click-enricher=enricher.handler:handler [--function ...] [--timeout 60] [--memory 256]
 
-Callers point boto3 at it with `AWS_ENDPOINT_URL_LAMBDA` (or `endpoint_url=`) and call
-`invoke(FunctionName=...)` unchanged: the name, a partial or full ARN, with or without a
-qualifier. Served:
-
-* `POST /2015-03-31/functions/{FunctionName}/invocations` (Invoke), InvocationType
-  `RequestResponse` (default), `Event` (202, runs in the background) and `DryRun` (204);
-* `GET /2015-03-31/functions/{FunctionName}` (GetFunction) and `GET /2015-03-31/functions/`
-  (ListFunctions), with a minimal configuration.
+Callers point boto3 at it with `AWS_ENDPOINT_URL_LAMBDA` and call `invoke(FunctionName=...)`
+unchanged: the name, a partial or full ARN, with or without a qualifier in it. It serves
+`POST /2015-03-31/functions/{FunctionName}/invocations` (Invoke) with InvocationType
+`RequestResponse`, the one Firehose uses; any other type is refused with
+InvalidParameterValueException.
 
 Like a warm Lambda, each handler is imported once at start and keeps its module state across
 invocations; a function runs one invocation at a time (further calls queue; one that cannot
@@ -19,20 +16,20 @@ with a reserved concurrency of one would). The handler runs in a worker thread, 
 stays responsive. Outcomes are answered as Lambda answers them: the JSON result with 200, and
 for an exception, a timeout, an unserializable or oversized (> 6 MB) result 200 with
 `X-Amz-Function-Error: Unhandled` and `{"errorMessage", "errorType", "requestId", "stackTrace"}`.
+A request over 6 MB is refused with 413 RequestTooLargeException.
 
-Differences from Lambda, on purpose: there is one code version, so every qualifier (a version
-or an alias) runs the same handler and reports `$LATEST`; a handler that outlives its timeout
-cannot be killed (it is a thread), so the caller gets the timeout error at once but the
-function's next invocation starts only when the stray one returns. The process-wide Lambda
-environment variables (`AWS_LAMBDA_FUNCTION_NAME`, ...) name the function whose invocation
-started last: run one runtime per function when a handler depends on them exactly.
+Differences from Lambda, on purpose: there is one code version, so every qualifier runs the
+same handler and reports `$LATEST`; a handler that outlives its timeout cannot be killed (it is a
+thread), so the caller gets the timeout error at once but the function's next invocation starts
+only when the stray one returns. The process-wide Lambda environment variables
+(`AWS_LAMBDA_FUNCTION_NAME`, ...) name the function whose invocation started last: run one
+runtime per function when a handler depends on them exactly.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import importlib
 import json
@@ -47,7 +44,6 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -132,26 +128,6 @@ class Function:
             "_HANDLER": self.handler_spec.replace(":", "."),
         }
 
-    def configuration(self) -> dict:
-        """A minimal FunctionConfiguration, as GetFunction and ListFunctions answer it."""
-        return {
-            "FunctionName": self.name,
-            "FunctionArn": self.arn,
-            "Runtime": f"python{sys.version_info.major}.{sys.version_info.minor}",
-            "Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{self.name}-local",
-            "Handler": self.handler_spec.replace(":", "."),
-            "CodeSize": 0,
-            "Description": "served by the local Lambda stand-in",
-            "Timeout": int(self.timeout) if float(self.timeout).is_integer() else self.timeout,
-            "MemorySize": self.memory_mb,
-            "Version": LATEST,
-            "State": "Active",
-            "LastUpdateStatus": "Successful",
-            "PackageType": "Zip",
-            "Architectures": ["x86_64"],
-            "TracingConfig": {"Mode": "PassThrough"},
-        }
-
 
 def parse_function_name(raw: str) -> tuple[str, str | None]:
     """`name`, `name:qualifier`, `account:function:name[:q]` or a full ARN → (name, qualifier)."""
@@ -215,9 +191,6 @@ class LambdaRuntime:
         # A little above the 6 MB payload limit, so an oversized payload gets Lambda's own error.
         app = web.Application(client_max_size=MAX_REQUEST_BYTES + 1024 * 1024)
         app.router.add_post("/2015-03-31/functions/{name}/invocations", self.invoke)
-        app.router.add_get("/2015-03-31/functions/{name}", self.get_function)
-        app.router.add_get("/2015-03-31/functions/", self.list_functions)
-        app.router.add_get("/2015-03-31/functions", self.list_functions)
         app.middlewares.append(self._errors)
         return app
 
@@ -238,16 +211,7 @@ class LambdaRuntime:
 
     def _resolve(self, request: web.Request) -> tuple[Function, str]:
         """The function a request names, and the ARN it was invoked by."""
-        raw = unquote(request.match_info["name"])
-        name, qualifier = parse_function_name(raw)
-        query_qualifier = request.query.get("Qualifier")
-        if qualifier and query_qualifier and qualifier != query_qualifier:
-            raise LambdaError(
-                400,
-                "InvalidParameterValueException",
-                "The derived qualifier from the function name does not match the specified qualifier.",
-            )
-        qualifier = qualifier or query_qualifier
+        name, qualifier = parse_function_name(unquote(request.match_info["name"]))
         function = self.functions.get(name)
         region = DEFAULT_REGION if function is None else function.region
         invoked_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}" + (f":{qualifier}" if qualifier else "")
@@ -255,28 +219,15 @@ class LambdaRuntime:
             raise LambdaError(404, "ResourceNotFoundException", f"Function not found: {invoked_arn}")
         return function, invoked_arn
 
-    async def get_function(self, request: web.Request) -> web.Response:
-        function, _ = self._resolve(request)
-        return web.json_response(
-            {
-                "Configuration": function.configuration(),
-                "Code": {"RepositoryType": "S3", "Location": ""},
-                "Tags": {},
-            }
-        )
-
-    async def list_functions(self, _request: web.Request) -> web.Response:
-        return web.json_response({"Functions": [f.configuration() for f in self.functions.values()]})
-
     async def invoke(self, request: web.Request) -> web.Response:
         function, invoked_arn = self._resolve(request)
         request_id = request["request_id"]
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
+        if invocation_type != "RequestResponse":
             raise LambdaError(
                 400,
                 "InvalidParameterValueException",
-                f"Unsupported invocation type {invocation_type!r}: RequestResponse, Event or DryRun.",
+                f"InvocationType {invocation_type!r} is not supported by the local Lambda: RequestResponse only.",
             )
         try:
             body = await request.read()
@@ -292,30 +243,13 @@ class LambdaRuntime:
             event = json.loads(body) if body.strip() else {}
         except ValueError:
             raise LambdaError(400, "InvalidRequestContentException", "Could not parse request body into json") from None
-        if invocation_type == "DryRun":
-            return web.Response(status=204)
         trace_id = request.headers.get("X-Amzn-Trace-Id")
-        if invocation_type == "Event":
-            task = asyncio.create_task(self._run_event(function, event, request_id, invoked_arn, trace_id))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-            return web.Response(status=202, headers={"X-Amz-Executed-Version": LATEST})
         payload, error = await self._run(function, event, request_id, invoked_arn, trace_id)
         response = web.Response(status=200, body=payload, content_type="application/json")
         response.headers["X-Amz-Executed-Version"] = LATEST
         if error:
             response.headers["X-Amz-Function-Error"] = "Unhandled"
-        if request.headers.get("X-Amz-Log-Type") == "Tail":
-            tail = f"START RequestId: {request_id} Version: {LATEST}\nEND RequestId: {request_id}\n"
-            response.headers["X-Amz-Log-Result"] = base64.b64encode(tail.encode()).decode()
         return response
-
-    async def _run_event(self, function: Function, event, request_id: str, invoked_arn: str, trace_id) -> None:
-        """An asynchronous (`Event`) invocation: its outcome is only logged."""
-        try:
-            await self._run(function, event, request_id, invoked_arn, trace_id)
-        except LambdaError as throttled:
-            log.warning("%s: event %s not run: %s", function.name, request_id, throttled.message)
 
     async def _run(
         self, function: Function, event, request_id: str, invoked_arn: str, trace_id: str | None
@@ -372,10 +306,6 @@ class LambdaRuntime:
             function.lock.release()
 
 
-def _not_loaded(_event, _context):
-    raise RuntimeError("handler not loaded")
-
-
 def parse_functions(pairs: list[str], timeout: float, memory_mb: int, region: str) -> dict[str, Function]:
     functions = {}
     for pair in pairs:
@@ -420,15 +350,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="each function's timeout in seconds")
     parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, help="memory size the context reports (MB)")
-    parser.add_argument(
-        "--path", action="append", default=[], type=Path, metavar="DIR", help="add DIR to the import path (repeatable)"
-    )
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    region = args.region or DEFAULT_REGION
-    for directory in reversed(args.path):
-        sys.path.insert(0, str(directory.resolve()))
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     os.environ.setdefault("AWS_REGION", region)
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     # Powertools' Tracer switches itself on when AWS_LAMBDA_FUNCTION_NAME is set and would
