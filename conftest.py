@@ -65,10 +65,10 @@ class Service:
 
 
 def start_service(
-    module: str, args: list[str], log_path: Path, ready_path: str = "/", env: dict | None = None
+    module: str, args: list[str], log_path: Path, ready_path: str = "/", env: dict | None = None, port: int = 0
 ) -> Service:
-    """`python -m module --host 127.0.0.1 --port <free> *args`, once it answers HTTP on `ready_path`."""
-    port = free_port()
+    """`python -m module --host 127.0.0.1 --port <port or a free one> *args`, once it answers on `ready_path`."""
+    port = port or free_port()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args],
@@ -129,10 +129,12 @@ def settings(moto_url):
 def table(moto_url, settings):
     """Fresh, empty MysfitsTable and MysfitLikesTable on the moto server for each test."""
     models.configure(settings)
+    # The stacks create the tables from cfn/data.yaml (a test checks it equals the models); unit
+    # tests make them straight from the models.
     for model in models.MODELS:
         if model.exists():
             model.delete_table()
-    models.create_tables()
+        model.create_table(wait=True)
     return models.Mysfit
 
 

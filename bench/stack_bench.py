@@ -34,7 +34,7 @@ import requests
 
 from mysfits_local.identity import cognito_client, sign_in_visitor
 from mysfits_local.lambda_runtime import Function, LambdaContext
-from mysfits_local.stack import DEFAULT_PORTS, ENRICHER_FUNCTION, Ports, Stack
+from mysfits_local.stack import DEFAULT_PORTS, Ports, Stack
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -111,7 +111,7 @@ def add_bench_mysfits(stack: Stack, count: int) -> list[str]:
     table = boto3.resource(
         "dynamodb", endpoint_url=stack.aws_url, region_name="us-east-1",
         aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 - moto
-    ).Table("MysfitsTable")  # fmt: skip
+    ).Table(stack.infra.outputs["data"]["MysfitsTableName"])  # fmt: skip
     ids = [f"bench-{n:05d}" for n in range(count)]
     with table.batch_writer() as batch:
         for mysfit_id in ids:
@@ -172,7 +172,7 @@ def firehose_event(mysfit_ids: list[str], records: int) -> dict:
     }
 
 
-def bench_enricher(api_url: str, mysfit_ids: list[str]) -> None:
+def bench_enricher(api_url: str, mysfit_ids: list[str], function_name: str) -> None:
     """The enricher in this process, asking the stack's catalog API: cold, then warm."""
     os.environ["CATALOG_API_URL"] = api_url
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # one log line per batch would drown the figures
@@ -180,7 +180,7 @@ def bench_enricher(api_url: str, mysfit_ids: list[str]) -> None:
 
     event = firehose_event(mysfit_ids, ENRICHER_BATCH)
     # The context the Lambda stand-in gives the enricher in the stack, with a minute to run.
-    function = Function(ENRICHER_FUNCTION, "enricher.handler:handler", enricher.handler, 60, 256, "us-east-1")
+    function = Function(function_name, "enricher.handler:handler", enricher.handler, 60, 256, "us-east-1")
     context = LambdaContext(function, "bench", function.arn, time.monotonic() + 60)
     enricher.reset()
     started = time.perf_counter()
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(like: {VISITORS} signed-in visitors x {len(mysfits)} mysfits, each pair once before any repeat;\n"
               " adopt: a fresh mysfit, by a different visitor, every request; clicks: PUT /clicks accepted onto\n"
               " the stream, gateway CPU; errors: any answer but 2xx)")  # fmt: skip
-        bench_enricher(stack.api_url, ids)
+        bench_enricher(stack.api_url, ids, stack.infra.outputs["clicks"]["FunctionName"])
     finally:
         stack.stop()
     return 0

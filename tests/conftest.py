@@ -16,7 +16,7 @@ import pytest
 
 from conftest import Pool, free_port
 from mysfits_local.clicks import ClickReport, read_clicks
-from mysfits_local.stack import CLICKS_BUCKET, DEFAULT_PORTS
+from mysfits_local.stack import DEFAULT_PORTS, STACK_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,9 +42,22 @@ class RunningStack:
         """An S3 client on the stack's embedded AWS."""
         return boto3.session.Session(region_name="us-east-1").client("s3", endpoint_url=self.aws_url)
 
+    @property
+    def outputs(self) -> dict[str, dict[str, str]]:
+        """The outputs of the stacks `up` deployed from the templates, by unit."""
+        return json.loads((self.run_dir / STACK_FILE).read_text())["stacks"]
+
+    @property
+    def clicks_bucket(self) -> str:
+        return self.outputs["clicks"]["ClicksBucketName"]
+
+    @property
+    def clicks_stream(self) -> str:
+        return self.outputs["clicks"]["DeliveryStreamName"]
+
     def clicks(self) -> ClickReport:
         """What the click pipeline has written to the clicks bucket so far."""
-        return read_clicks(self.s3(), CLICKS_BUCKET)
+        return read_clicks(self.s3(), self.clicks_bucket)
 
     @property
     def config(self) -> dict:

@@ -1,7 +1,6 @@
-"""Create MysfitsTable if needed and load mysfits into it, idempotently.
+"""Load mysfits into MysfitsTable (created by the data stack, cfn/data.yaml), idempotently.
 
     python -m catalog.seed                       # the bundled catalog
-    python -m catalog.seed --create-table        # create the table first if it is missing
     python -m catalog.seed --file items.json     # also a workshop batch-write-item file
 
 Catalog attributes (name, description, images, ...) are written on every run; a mysfit's
@@ -98,16 +97,12 @@ def seed(records: Iterable[dict]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m catalog.seed", description=__doc__.split("\n")[0])
-    parser.add_argument("--create-table", action="store_true", help="create MysfitsTable first if it is missing")
     parser.add_argument("--file", type=Path, action="append", default=[], help="also load this file (repeatable)")
     parser.add_argument("--no-bundled", action="store_true", help="skip the bundled catalog")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env("mysfits-catalog-seed")
         models.configure(settings)
-        if args.create_table:
-            for name in models.create_tables([Mysfit]):
-                print(f"created table {name}")
         total = 0 if args.no_bundled else seed(bundled_records())
         for path in args.file:
             total += seed(read_file(path))

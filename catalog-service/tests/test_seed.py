@@ -72,14 +72,12 @@ def test_loads_a_workshop_batch_write_item_file(table):
         assert stored.good_evil == item["GoodEvil"]["S"]
 
 
-def test_command_creates_the_table_and_seeds(moto_url, monkeypatch, capsys, table):
-    table.delete_table()
+def test_command_seeds_the_bundled_catalog_and_a_workshop_file(moto_url, monkeypatch, capsys, table):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
     monkeypatch.setenv("MYSFITS_TABLE_NAME", "MysfitsTable")
-    assert seed.main(["--create-table", "--file", str(WORKSHOP_FILE)]) == 0
+    assert seed.main(["--file", str(WORKSHOP_FILE)]) == 0
     out = capsys.readouterr().out
     total = len(seed.bundled_records()) + len(seed.read_file(WORKSHOP_FILE))
-    assert "created table MysfitsTable" in out
     assert f"seeded {total} mysfits into MysfitsTable" in out
     assert Mysfit.count() == total
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema
-import yaml
+
+from mysfits_deploy.templates import render_definition
 
 INTEGRATION = "x-amazon-apigateway-integration"
 VALIDATORS = "x-amazon-apigateway-request-validators"
@@ -37,8 +38,6 @@ GATEWAY_RESPONSE_STATUS = {
     "INTEGRATION_TIMEOUT": 504,
 }
 
-# ${Name} and the pseudo parameters (${AWS::Region}); ${stageVariables.x} has a dot and is not one.
-_DEPLOY_VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+(?:::[A-Za-z0-9]+)?)\}")
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 _CONTEXT_VARIABLE = re.compile(r"\$\{context\.([A-Za-z0-9_.]+)\}|\$context\.([A-Za-z0-9_.]*[A-Za-z0-9_])")
 
@@ -97,13 +96,11 @@ class ApiDefinition:
         """Read one or more definitions; their paths, schemes and gateway responses are merged.
 
         `${Name}` placeholders (no dot: not stage variables) are replaced from `variables`,
-        as the deploy step substitutes them (for example the user pool's ARN).
+        as the deploy step substitutes them (for example the user pool's ARN), by the same code.
         """
         definition = cls()
         for path in paths:
-            text = Path(path).read_text(encoding="utf-8")
-            text = _DEPLOY_VARIABLE.sub(lambda m: (variables or {}).get(m.group(1), m.group(0)), text)
-            document = yaml.safe_load(text)
+            document = render_definition(Path(path), variables or {}, strict=False)
             definition.gateway_responses.update(document.get(GATEWAY_RESPONSES, {}))
             definition.security_schemes.update(document.get("components", {}).get("securitySchemes", {}))
             for template, item in document.get("paths", {}).items():

@@ -8,6 +8,7 @@ tables), so concurrent requests could interleave and lose updates. This server r
 moto's WSGI application under one lock: every request is atomic, which is what the
 services rely on. moto is CPU-bound under the GIL anyway, so the lock costs little.
 Werkzeug's per-request INFO log line is off: it costs moto measurable CPU under load.
+Its CloudFormation also creates the types moto lacks that the templates use (`cfn_types`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import threading
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
+
+from . import cfn_types
 
 
 class SerializedApp:
@@ -39,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-p", "--port", type=int, default=4566)
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    cfn_types.register()
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 

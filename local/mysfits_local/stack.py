@@ -28,16 +28,13 @@ from pathlib import Path
 
 import requests
 
-from . import clicks
-from .identity import cognito_client, embedded_client
+from mysfits_deploy.cloudformation import DeployError
+from mysfits_deploy.stacks import BY_NAME
+from mysfits_deploy.templates import TemplateError
 
-REGION = "us-east-1"
-TABLE_NAME = "MysfitsTable"
-LIKES_TABLE_NAME = "MysfitLikesTable"
-CLICKS_BUCKET = "mysfits-clicks"
-CLICKS_STREAM = "mysfits-clicks"
-ENRICHER_FUNCTION = "mysfits-click-enricher"
-ACCOUNT = "123456789012"  # moto's account
+from . import clicks
+from .infra import REGION, LocalInfra
+
 DEFAULT_PORTS = {
     "site": 8080,
     "api": 8000,
@@ -47,16 +44,9 @@ DEFAULT_PORTS = {
     "firehose": 4573,
     "lambda": 4574,
 }
-# The user pool's password policy; the site shows and checks the same rules.
-PASSWORD_POLICY = {
-    "MinimumLength": 8,
-    "RequireUppercase": True,
-    "RequireLowercase": True,
-    "RequireNumbers": True,
-    "RequireSymbols": True,
-}
 # Firehose's local buffering: deliver within a second (AWS allows 0-900 s).
 CLICKS_BUFFER_SECONDS = 1
+STACK_FILE = "stack.json"  # the stacks' outputs and the embedded AWS's address, for later commands
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 FLUSH_TIMEOUT = 60.0  # the Firehose stand-in delivers its buffers before it exits
@@ -116,6 +106,7 @@ class Stack:
     say: Callable[[str], None] = print
     parts: list[Part] = field(default_factory=list)
     user_pool: UserPool | None = None
+    infra: LocalInfra | None = None
 
     # -- addresses -------------------------------------------------------------------
     def url(self, port: int) -> str:
@@ -161,12 +152,13 @@ class Stack:
             # The stand-ins outside moto, found the way boto3 finds any service endpoint.
             AWS_ENDPOINT_URL_FIREHOSE=self.firehose_url,
             AWS_ENDPOINT_URL_LAMBDA=self.lambda_url,
-            MYSFITS_TABLE_NAME=TABLE_NAME,
-            MYSFITS_LIKES_TABLE_NAME=LIKES_TABLE_NAME,
             CORS_ALLOWED_ORIGIN=self.site_url,
             AWS_XRAY_DAEMON_ADDRESS=f"{self.host}:2000",
             PYTHONUNBUFFERED="1",
         )
+        if self.infra and "data" in self.infra.outputs:
+            data = self.infra.outputs["data"]
+            env.update(MYSFITS_TABLE_NAME=data["MysfitsTableName"], MYSFITS_LIKES_TABLE_NAME=data["LikesTableName"])
         if self.user_pool:
             env.update(
                 COGNITO_USER_POOL_ID=self.user_pool.id,
@@ -174,24 +166,6 @@ class Stack:
                 COGNITO_JWKS_URL=f"{self.aws_url}/{self.user_pool.id}/.well-known/jwks.json",
             )
         return env
-
-    def create_user_pool(self) -> UserPool:
-        """The Cognito user pool (email sign-in) and the site's app client, on the embedded AWS."""
-        cognito = cognito_client(self.aws_url, REGION)
-        pool = cognito.create_user_pool(
-            PoolName="mysfits-visitors",
-            UsernameAttributes=["email"],
-            AutoVerifiedAttributes=["email"],
-            Policies={"PasswordPolicy": PASSWORD_POLICY},
-        )["UserPool"]
-        client = cognito.create_user_pool_client(
-            UserPoolId=pool["Id"],
-            ClientName="mysfits-site",
-            GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            PreventUserExistenceErrors="ENABLED",
-        )["UserPoolClient"]
-        return UserPool(pool["Id"], pool["Arn"], client["ClientId"])
 
     # -- start / stop ----------------------------------------------------------------
     def start(self) -> None:
@@ -203,12 +177,15 @@ class Stack:
         self._spawn("aws", [python, "-m", "mysfits_local.aws", "-H", self.host, "-p", str(self.ports.aws)])
         self._wait_until("aws", lambda: requests.get(f"{self.aws_url}/moto-api/", timeout=2).ok)
 
-        self.user_pool = self.create_user_pool()
+        self.infra = LocalInfra(self.aws_url)
+        for unit in ("artifacts", "data", "identity"):
+            self._deploy(unit)
+        identity = self.infra.outputs["identity"]
+        self.user_pool = UserPool(identity["UserPoolId"], identity["UserPoolArn"], identity["UserPoolClientId"])
         self.say(f"  cognito  user pool {self.user_pool.id}, web client {self.user_pool.client_id}")
 
-        self.say("creating tables and seeding MysfitsTable ...")
-        self._run_step("seed", [python, "-m", "catalog.seed", "--create-table"])
-        self._run_step("tables", [python, "-m", "adoption.tables"])
+        self._run_step("seed", [python, "-m", "catalog.seed"])
+        self.say(f"  seeded   {self.infra.outputs['data']['MysfitsTableName']}")
 
         for name, port in (("catalog", self.ports.catalog), ("adoption", self.ports.adoption)):
             self._spawn(
@@ -227,6 +204,11 @@ class Stack:
         for name, url in (("catalog", self.catalog_url), ("adoption", self.adoption_url)):
             self._wait_until(name, lambda url=url: requests.get(f"{url}/health", timeout=2).ok)
 
+        definition_variables = [
+            argument
+            for name, value in self.infra.definition_variables().items()
+            for argument in ("--definition-variable", f"{name}={value}")
+        ]
         self._spawn(
             "api",
             [
@@ -237,20 +219,13 @@ class Stack:
                 self.host,
                 "--port",
                 str(self.ports.api),
-                "--definition",
-                str(self.root / "cfn/api/mysfits-api.yaml"),
-                "--definition",
-                str(self.root / "click-ingest/clicks-api.yaml"),
-                "--definition-variable",
-                f"ClicksStreamName={CLICKS_STREAM}",
-                "--definition-variable",
-                f"ClicksApiRoleArn=arn:aws:iam::{ACCOUNT}:role/mysfits-clicks-api",
+                # The definitions the API stacks deploy (their templates' DefinitionUri).
+                *(argument for path in LocalInfra.definitions() for argument in ("--definition", str(path))),
+                *definition_variables,
                 "--stage-variable",
                 f"catalogHost={self.host}:{self.ports.catalog}",
                 "--stage-variable",
                 f"adoptionHost={self.host}:{self.ports.adoption}",
-                "--definition-variable",
-                f"UserPoolArn={self.user_pool.arn}",
                 "--cognito-endpoint",
                 self.aws_url,
                 "--cognito-client-id",
@@ -264,6 +239,7 @@ class Stack:
         self._wait_until("api", lambda: requests.get(f"{self.api_url}/mysfits", timeout=5).ok)
 
         self.start_click_pipeline()
+        self.infra.save(self.run_dir / STACK_FILE)
 
         config_path = self.write_site_config()
         self._spawn(
@@ -285,9 +261,27 @@ class Stack:
         self._wait_until("site", lambda: requests.get(f"{self.site_url}/config.json", timeout=2).ok)
 
     def start_click_pipeline(self) -> None:
-        """The enricher (in the Lambda stand-in), the clicks bucket, and the Firehose stand-in
-        with the delivery stream that runs the enricher and writes to the bucket."""
+        """The Firehose stand-in, the click pipeline's stack (bucket, stream, enricher), and the
+        enricher in the Lambda stand-in, run as the stack configures it."""
         python = sys.executable
+        self._spawn(
+            "firehose",
+            [python, "-m", "mysfits_local.firehose", "--host", self.host, "--port", str(self.ports.firehose)],
+            stop_timeout=FLUSH_TIMEOUT,
+        )
+        self._wait_until("firehose", lambda: _answers(self.firehose_url))
+        clicks = self._deploy(
+            "clicks",
+            {
+                # The enricher asks the public Mysfits API, as it does on AWS.
+                "CatalogApiUrl": self.api_url,
+                "SiteOrigin": self.site_url,
+                # Deliver within a second, so a click shows up at once (AWS: a minute by default).
+                "BufferIntervalInSeconds": str(CLICKS_BUFFER_SECONDS),
+                "BufferSizeInMBs": "1",
+            },
+        )
+        function = self.infra.function(clicks["FunctionName"])
         self._spawn(
             "lambda",
             [
@@ -299,51 +293,30 @@ class Stack:
                 "--port",
                 str(self.ports.lambda_),
                 "--function",
-                f"{ENRICHER_FUNCTION}=enricher.handler:handler",
+                f"{function['FunctionName']}={function['Handler']}",
                 "--timeout",
-                "60",
+                str(function["Timeout"]),
+                "--memory",
+                str(function["MemorySize"]),
             ],
-            # The enricher asks the public Mysfits API, as it does on AWS.
-            extra_env={"CATALOG_API_URL": self.api_url, "POWERTOOLS_SERVICE_NAME": "click-enricher"},
+            extra_env=function.get("Environment", {}).get("Variables", {}),
+            # Stopped after the Firehose stand-in, which delivers its buffers through it.
+            before="firehose",
         )
         self._wait_until("lambda", lambda: _answers(self.lambda_url))
-        self._spawn(
-            "firehose",
-            [python, "-m", "mysfits_local.firehose", "--host", self.host, "--port", str(self.ports.firehose)],
-            stop_timeout=FLUSH_TIMEOUT,
+        self.say(
+            f"  clicks   stream {clicks['DeliveryStreamName']} -> {clicks['FunctionName']} "
+            f"-> s3://{clicks['ClicksBucketName']}/clicks/"
         )
-        self._wait_until("firehose", lambda: _answers(self.firehose_url))
-        embedded_client("s3", self.aws_url, REGION).create_bucket(Bucket=CLICKS_BUCKET)
-        embedded_client("firehose", self.firehose_url, REGION).create_delivery_stream(
-            DeliveryStreamName=CLICKS_STREAM,
-            DeliveryStreamType="DirectPut",
-            ExtendedS3DestinationConfiguration={
-                "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/mysfits-clicks-firehose",
-                "BucketARN": f"arn:aws:s3:::{CLICKS_BUCKET}",
-                # Enriched clicks by the hour; whatever failed processing under processing-failed/.
-                "Prefix": "clicks/!{timestamp:yyyy/MM/dd/HH}/",
-                "ErrorOutputPrefix": "!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/",
-                "BufferingHints": {"IntervalInSeconds": CLICKS_BUFFER_SECONDS, "SizeInMBs": 1},
-                "ProcessingConfiguration": {
-                    "Enabled": True,
-                    "Processors": [
-                        {
-                            "Type": "Lambda",
-                            "Parameters": [
-                                {
-                                    "ParameterName": "LambdaArn",
-                                    "ParameterValue": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{ENRICHER_FUNCTION}",
-                                },
-                                {"ParameterName": "NumberOfRetries", "ParameterValue": "3"},
-                                {"ParameterName": "BufferSizeInMBs", "ParameterValue": "1"},
-                                {"ParameterName": "BufferIntervalInSeconds", "ParameterValue": "1"},
-                            ],
-                        }
-                    ],
-                },
-            },
-        )
-        self.say(f"  clicks   stream {CLICKS_STREAM} -> {ENRICHER_FUNCTION} -> s3://{CLICKS_BUCKET}/clicks/")
+
+    def _deploy(self, unit: str, parameters: dict[str, str] | None = None) -> dict[str, str]:
+        started = time.monotonic()
+        try:
+            outputs = self.infra.deploy(unit, parameters)
+        except (DeployError, TemplateError) as error:
+            raise StackError(f"deploying the {unit} template into the embedded AWS failed: {error}") from None
+        self.say(f"  {unit:<8} stack {BY_NAME[unit].stack_name} ({time.monotonic() - started:.1f}s)")
+        return outputs
 
     def write_site_config(self) -> Path:
         """The site's settings, as the deploy tool writes them from stack outputs on AWS."""
@@ -397,8 +370,14 @@ class Stack:
                     )
 
     def _spawn(
-        self, name: str, command: list[str], extra_env: dict | None = None, stop_timeout: float = STOP_TIMEOUT
+        self,
+        name: str,
+        command: list[str],
+        extra_env: dict | None = None,
+        stop_timeout: float = STOP_TIMEOUT,
+        before: str | None = None,
     ) -> None:
+        """Start a part; `before`: list it ahead of that part, so it is stopped after it."""
         log_path = self.run_dir / "logs" / f"{name}.log"
         log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
         process = subprocess.Popen(
@@ -412,7 +391,8 @@ class Stack:
             preexec_fn=_die_with_parent,
         )
         log.close()
-        self.parts.append(Part(name, process, log_path, stop_timeout))
+        index = next((i for i, p in enumerate(self.parts) if p.name == before), len(self.parts))
+        self.parts.insert(index, Part(name, process, log_path, stop_timeout))
 
     def _run_step(self, name: str, command: list[str]) -> None:
         log_path = self.run_dir / "logs" / f"{name}.log"
@@ -474,14 +454,22 @@ def main(argv: list[str] | None = None) -> int:
         )
     up.add_argument("--run-dir", type=Path, default=Path(".run"), help="logs and generated config (default .run)")
     report = sub.add_parser("clicks", help="print the latest enriched clicks and the views per mysfit")
-    report.add_argument(
-        "--aws-url", default=f"http://127.0.0.1:{_port('aws')}", help="the S3 endpoint (default: the running stack's)"
-    )
-    report.add_argument("--bucket", default=CLICKS_BUCKET)
+    report.add_argument("--run-dir", type=Path, default=Path(".run"), help="the running stack's (default .run)")
+    report.add_argument("--aws-url", help="the S3 endpoint (default: the running stack's)")
+    report.add_argument("--bucket", help="the clicks bucket (default: the running stack's)")
     report.add_argument("--latest", type=int, default=10, help="how many of the latest clicks to show (default 10)")
     args = parser.parse_args(argv)
     if args.command == "clicks":
-        return clicks.main(args.aws_url, args.bucket, args.latest, REGION)
+        try:
+            running = LocalInfra.saved(args.run_dir / STACK_FILE)
+        except OSError:
+            running = None
+        if running is None and not (args.aws_url and args.bucket):
+            print(f"no running stack found in {args.run_dir} (start one with `make up`)", file=sys.stderr)
+            return 2
+        aws_url = args.aws_url or running["awsUrl"]
+        bucket = args.bucket or running["stacks"]["clicks"]["ClicksBucketName"]
+        return clicks.main(aws_url, bucket, args.latest, REGION)
 
     root = Path.cwd()
     if not (root / "cfn/api/mysfits-api.yaml").exists():
@@ -506,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  catalog   {stack.catalog_url}/ (behind the API, as behind the internal load balancer)\n"
             f"  adoption  {stack.adoption_url}/ (behind the API)\n"
             f"  clicks    PUT {stack.api_url}/clicks -> Firehose {stack.firehose_url} -> enricher "
-            f"-> s3://{CLICKS_BUCKET}/clicks/ (see them: make clicks)\n"
+            f"-> s3://{stack.infra.outputs['clicks']['ClicksBucketName']}/clicks/ (see them: make clicks)\n"
             f"  AWS       {stack.aws_url}/ (embedded moto)\n"
             f"  logs      {stack.run_dir / 'logs'}\n"
             "Press Ctrl-C to stop.",

@@ -156,16 +156,6 @@ def transaction_connection() -> Connection:
     return _transaction_connection
 
 
-def create_tables(models=MODELS, wait: bool = True) -> list[str]:
-    """Create each model's table unless it exists; return the names created."""
-    created = []
-    for model in models:
-        if not model.exists():
-            model.create_table(wait=wait)
-            created.append(model.Meta.table_name)
-    return created
-
-
 def warm_up() -> None:
     """Build each model's DynamoDB client now (no request is sent).
 

@@ -22,8 +22,6 @@ import psutil
 import pytest
 import requests
 
-from mysfits_local.stack import CLICKS_BUCKET, CLICKS_STREAM
-
 from ..conftest import start_stack
 
 pytestmark = pytest.mark.integration
@@ -59,7 +57,7 @@ def _outcome(stack, run: str):
 
 def _stats(stack) -> dict:
     """The Firehose stand-in's counters for the clicks stream (not an AWS API)."""
-    return requests.get(f"{stack.firehose_url}/_local/streams/{CLICKS_STREAM}", timeout=10).json()
+    return requests.get(f"{stack.firehose_url}/_local/streams/{stack.clicks_stream}", timeout=10).json()
 
 
 def _settled(stack, timeout: float = 60) -> dict:
@@ -122,7 +120,7 @@ def test_enriched_clicks_land_under_a_time_partitioned_prefix(stack):
     run = f"prefix-{uuid.uuid4().hex[:8]}"
     assert _send(stack, [{"mysfitId": BUNDLED[2]["MysfitId"], "userId": run}]) == [200]
     _wait_for(stack, run, expected=1)
-    keys = [o["Key"] for o in stack.s3().list_objects_v2(Bucket=CLICKS_BUCKET, Prefix="clicks/")["Contents"]]
+    keys = [o["Key"] for o in stack.s3().list_objects_v2(Bucket=stack.clicks_bucket, Prefix="clicks/")["Contents"]]
     now = datetime.now(UTC)
     assert any(key.startswith(f"clicks/{now:%Y/%m/%d}/") for key in keys), keys
 
@@ -132,7 +130,8 @@ def test_the_clicks_command_prints_the_latest_clicks_and_views(stack):
     mysfit = BUNDLED[4]
     assert _send(stack, [{"mysfitId": mysfit["MysfitId"], "userId": run}]) == [200]
     _wait_for(stack, run, expected=1)
-    command = [sys.executable, "-m", "mysfits_local", "clicks", "--aws-url", stack.aws_url, "--latest", "500"]
+    # The command finds the running stack (its embedded AWS and clicks bucket) from its run directory.
+    command = [sys.executable, "-m", "mysfits_local", "clicks", "--run-dir", str(stack.run_dir), "--latest", "500"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     assert run in result.stdout
     assert "views per mysfit:" in result.stdout

@@ -75,7 +75,8 @@ def test_50_visitors_adopt_one_mysfit_at_once(stack, stack_pool):
     winner = visitors[statuses.index(200)]
     assert responses[statuses.index(200)].json()["adoptedByYou"] is True
 
-    table = boto3.resource("dynamodb", endpoint_url=stack.aws_url, region_name="us-east-1").Table("MysfitsTable")
+    dynamodb = boto3.resource("dynamodb", endpoint_url=stack.aws_url, region_name="us-east-1")
+    table = dynamodb.Table(stack.outputs["data"]["MysfitsTableName"])
     item = table.get_item(Key={"MysfitId": target}, ConsistentRead=True)["Item"]
     assert item["Adopted"] is True
     assert item["AdoptedBy"] == winner["sub"]
