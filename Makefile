@@ -5,6 +5,9 @@ BENCH_SECONDS ?= 5
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt */requirements.txt */pyproject.toml | cksum | cut -d' ' -f1)
 
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
+
 .PHONY: up test lint format bench clicks clean
 
 $(STAMP):
@@ -13,11 +16,17 @@ $(STAMP):
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# checkov pins versions of boto3 and networkx the project does not use: it gets its own environment.
+$(CHECKOV_STAMP):
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
+
 up: $(STAMP)
 	$(PY) -m mysfits_local up
 
 # Lint, every test, then the benchmark's figures (a benchmark prints; it is not a test).
-test: $(STAMP) lint
+test: $(STAMP) $(CHECKOV_STAMP) lint
 	@scripts/ensure-system-packages
 	$(PY) -m pytest
 	$(PY) bench/stack_bench.py --seconds $(BENCH_SECONDS)
@@ -39,4 +48,4 @@ bench: $(STAMP)
 	$(PY) bench/stack_bench.py --seconds 10
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .run .pytest_cache .ruff_cache

@@ -1,0 +1,228 @@
+"""The templates agree with the code they deploy and with each other: each fact has one source.
+
+* each table equals its PynamoDB model (keys, indexes, projections);
+* each task definition sets only variables its service reads, and every one it requires;
+* the API stacks deploy the very OpenAPI files the gateway stand-in serves;
+* every handler a template names is importable;
+* every import names an export of an earlier stack, every parameter without a default is given
+  by the deploy order (`mysfits_deploy.stacks`);
+* the two service stacks have the same shape.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from mysfits_deploy import stacks, templates
+from mysfits_deploy.stacks import BY_NAME, UNITS
+from mysfits_local.infra import LocalInfra
+from mysfits_shared import gunicorn_conf, models
+from mysfits_shared.settings import ConfigError, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = {"catalog": False, "adoption": True}  # unit -> settings read as a writer
+
+
+def _template(unit: str) -> dict:
+    return templates.load(BY_NAME[unit].template_path)
+
+
+def _resources(template: dict, kind: str) -> dict[str, dict]:
+    return {i: r for i, r in template["Resources"].items() if r["Type"] == kind}
+
+
+# -- tables -------------------------------------------------------------------------------
+
+
+def _keys(keys: list[dict]) -> dict[str, str]:
+    return {k["KeyType"]: k["AttributeName"] for k in keys}
+
+
+def _model_table(model) -> dict:
+    schema = model._get_schema()
+    return {
+        "attributes": sorted((a["AttributeName"], a["AttributeType"]) for a in schema["attribute_definitions"]),
+        "keys": _keys(schema["key_schema"]),
+        "indexes": {
+            i["index_name"]: (_keys(i["key_schema"]), i["projection"]) for i in schema["global_secondary_indexes"]
+        },
+    }
+
+
+def _template_table(properties: dict) -> dict:
+    return {
+        "attributes": sorted((a["AttributeName"], a["AttributeType"]) for a in properties["AttributeDefinitions"]),
+        "keys": _keys(properties["KeySchema"]),
+        "indexes": {
+            i["IndexName"]: (_keys(i["KeySchema"]), i["Projection"])
+            for i in properties.get("GlobalSecondaryIndexes", [])
+        },
+    }
+
+
+def test_each_table_of_the_data_stack_equals_its_model():
+    """Keys, attribute types, every GSI with its keys and projection; the outputs name them."""
+    template = _template("data")
+    tables = _resources(template, "AWS::DynamoDB::Table")
+    by_output = {"MysfitsTableName": models.Mysfit, "LikesTableName": models.MysfitLike}
+    assert len(tables) == len(by_output) == len(models.MODELS)
+    for output, model in by_output.items():
+        logical_id = template["Outputs"][output]["Value"]["Ref"]
+        assert _template_table(tables[logical_id]["Properties"]) == _model_table(model), output
+
+
+# -- task definitions ---------------------------------------------------------------------
+
+
+class _Recording(Mapping):
+    """An environment that remembers every name read from it."""
+
+    def __init__(self, values: dict[str, str]):
+        self.values = values
+        self.read: set[str] = set()
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return self.values[name]
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return self.values.get(name, default)
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self):
+        return len(self.values)
+
+
+def _read_by_service(writer: bool) -> tuple[set[str], set[str]]:
+    """(every variable the service's settings and gunicorn read, those it requires)."""
+    empty = _Recording({})
+    with pytest.raises(ConfigError) as missing:
+        Settings.from_env("check", empty, writer=writer)
+    required = set(re.findall(r"(\w+)(?: or \w+)* is required", str(missing.value)))
+    gunicorn = {
+        node.args[0].value
+        for node in ast.walk(ast.parse(Path(gunicorn_conf.__file__).read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "get" and node.args
+        if isinstance(node.args[0], ast.Constant)
+    }
+    return empty.read | gunicorn, required
+
+
+@pytest.mark.parametrize("unit", list(SERVICES))
+def test_each_task_definition_sets_what_its_service_reads(unit):
+    read, required = _read_by_service(SERVICES[unit])
+    (task,) = _resources(_template(unit), "AWS::ECS::TaskDefinition").values()
+    service = next(c for c in task["Properties"]["ContainerDefinitions"] if c.get("PortMappings"))
+    names = {variable["Name"] for variable in service.get("Environment", [])}
+    assert names <= read, f"{unit} sets variables its code never reads: {sorted(names - read)}"
+    assert required <= names, f"{unit} misses required variables: {sorted(required - names)}"
+
+
+def test_the_service_stacks_have_the_same_shape():
+    catalog, adoption = _template("catalog"), _template("adoption")
+    shape = lambda t: [(i, r["Type"]) for i, r in t["Resources"].items()]  # noqa: E731
+    assert shape(catalog) == shape(adoption)
+    assert list(catalog["Parameters"]) == list(adoption["Parameters"])
+    assert list(catalog["Outputs"]) == list(adoption["Outputs"])
+
+
+# -- APIs and handlers --------------------------------------------------------------------
+
+
+def _definition_uris() -> dict[str, Path]:
+    found = {}
+    for unit in UNITS:
+        for name, path in templates.local_artifacts(templates.load(unit.template_path)).values():
+            if name == "DefinitionUri":
+                found[unit.name] = (unit.template_path.parent / path).resolve()
+    return found
+
+
+def test_the_api_stacks_deploy_the_definitions_the_gateway_serves():
+    """The gateway stand-in is given the files the API stacks' DefinitionUri name, and no other."""
+    uris = _definition_uris()
+    assert set(uris) == {"api", "clicks"}
+    assert all(path.is_file() for path in uris.values())
+    assert LocalInfra.definitions() == [uris["api"], uris["clicks"]]
+
+
+@pytest.mark.parametrize("unit", ["api", "clicks"])
+def test_each_definition_variable_is_given_by_the_deploy_order(unit):
+    uses = templates.definition_variables(_definition_uris()[unit])
+    pseudo = {name for name in uses if name.startswith("AWS::")}  # filled like Fn::Sub fills them
+    assert uses - pseudo == set(BY_NAME[unit].definition_variables)
+    assert pseudo <= set(stacks.definition_values(BY_NAME[unit], {"identity": {"UserPoolArn": "a"}}, "1"))
+
+
+def test_every_function_handler_is_importable():
+    handlers = []
+    for unit in UNITS:
+        template = templates.plain(unit.template_path)
+        for resource in _resources(template, "AWS::Lambda::Function").values():
+            handlers.append(resource["Properties"]["Handler"])
+    assert handlers, "no function found"
+    for handler in handlers:
+        module, name = handler.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), name)), handler
+
+
+# -- wiring -------------------------------------------------------------------------------
+
+_IMPORT = re.compile(r"^\$\{(\w+)\}-(\w+)$")
+
+
+def _imports(node) -> list[str]:
+    if isinstance(node, dict):
+        if "Fn::ImportValue" in node:
+            value = node["Fn::ImportValue"]
+            return [value["Fn::Sub"] if isinstance(value, dict) else value]
+        return [found for child in node.values() for found in _imports(child)]
+    if isinstance(node, list):
+        return [found for child in node for found in _imports(child)]
+    return []
+
+
+def _exports(template: dict) -> set[str]:
+    return {
+        name
+        for name, output in template.get("Outputs", {}).items()
+        if output.get("Export", {}).get("Name") == {"Fn::Sub": f"${{AWS::StackName}}-{name}"}
+    }
+
+
+@pytest.mark.parametrize("unit", [u.name for u in UNITS])
+def test_every_import_names_an_export_of_an_earlier_stack(unit):
+    template = _template(unit)
+    order = [u.name for u in UNITS]
+    by_stack = {u.stack_name: u.name for u in UNITS}
+    for imported in _imports(template["Resources"]):
+        found = _IMPORT.match(imported)
+        assert found, f"{unit}: import {imported!r} is not ${{<Stack parameter>}}-<Output>"
+        parameter, output = found.groups()
+        producer = by_stack[template["Parameters"][parameter]["Default"]]
+        assert order.index(producer) < order.index(unit), f"{unit} imports from {producer}, deployed later"
+        assert output in _exports(_template(producer)), f"{unit} imports {output}, which {producer} does not export"
+
+
+@pytest.mark.parametrize("unit", [u.name for u in UNITS])
+def test_every_parameter_without_a_default_is_given_by_the_deploy_order(unit):
+    parameters = _template(unit).get("Parameters", {})
+    required = {name for name, p in parameters.items() if "Default" not in p}
+    assert required <= set(BY_NAME[unit].parameters), (
+        f"{unit}: nothing gives {required - set(BY_NAME[unit].parameters)}"
+    )
+    assert set(BY_NAME[unit].parameters) <= set(parameters), "the deploy order gives a parameter the template lacks"
+    order = [u.name for u in UNITS]
+    for source in BY_NAME[unit].parameters.values():
+        if isinstance(source, stacks.FromOutput):
+            assert order.index(source.unit) < order.index(unit)
+            assert source.output in _template(source.unit)["Outputs"]
