@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
@@ -28,8 +29,20 @@ def outputs(cloudformation, stack_name: str) -> dict[str, str] | None:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def deploy(cloudformation, stack_name: str, template: dict, parameters: dict[str, str], timeout: float = 900) -> dict:
-    """Create or update `stack_name` through a change set; its outputs once complete."""
+def deploy(
+    cloudformation,
+    stack_name: str,
+    template: dict,
+    parameters: dict[str, str],
+    timeout: float = 900,
+    on_plan: Callable[[list[dict]], None] | None = None,
+    on_event: Callable[[dict], None] | None = None,
+) -> dict:
+    """Create or update `stack_name` through a change set; its outputs once complete.
+
+    `on_plan` sees the change set's changes before it runs; `on_event` each new stack event
+    (a resource starting, completing or failing) while it runs.
+    """
     exists = outputs(cloudformation, stack_name) is not None
     change_set = f"{stack_name}-{time.time_ns()}"
     cloudformation.create_change_set(
@@ -40,12 +53,32 @@ def deploy(cloudformation, stack_name: str, template: dict, parameters: dict[str
         Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in parameters.items()],
         Capabilities=CAPABILITIES,
     )
+    while True:
+        described = cloudformation.describe_change_set(StackName=stack_name, ChangeSetName=change_set)
+        if described["Status"] == "FAILED":
+            cloudformation.delete_change_set(StackName=stack_name, ChangeSetName=change_set)
+            if "didn't contain changes" in described.get("StatusReason", "") or "No updates" in described.get(
+                "StatusReason", ""
+            ):
+                return outputs(cloudformation, stack_name) or {}
+            raise DeployError(f"stack {stack_name}: change set failed: {described.get('StatusReason')}")
+        if described["Status"] == "CREATE_COMPLETE":
+            break
+        time.sleep(0.5)
+    if on_plan:
+        on_plan(described.get("Changes", []))
+    seen = {e["EventId"] for e in cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]}
     try:
         cloudformation.execute_change_set(StackName=stack_name, ChangeSetName=change_set)
     except ClientError as error:  # moto creates the resources inside this call
         raise DeployError(f"stack {stack_name}: {error}") from None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
+        for event in reversed([e for e in events if e["EventId"] not in seen]):
+            seen.add(event["EventId"])
+            if on_event and event.get("LogicalResourceId") != stack_name:
+                on_event(event)
         stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
         status = stack["StackStatus"]
         if status in _DONE:

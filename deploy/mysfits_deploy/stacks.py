@@ -80,6 +80,12 @@ UNITS: tuple[Unit, ...] = (
     ),
 )
 BY_NAME = {unit.name: unit for unit in UNITS}
+# Each service's delivery pipeline: its own stack, deployed once per account (not in the order above).
+PIPELINES = {
+    "catalog": "catalog-service/pipeline.yaml",
+    "adoption": "adoption-service/pipeline.yaml",
+    "clicks": "click-enricher/pipeline.yaml",
+}
 
 
 def definition_values(

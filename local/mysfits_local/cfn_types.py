@@ -25,7 +25,11 @@ the templates run into:
   that uses `Ref` is left out: both are left out;
 * an API deployment has no physical id (its `Ref`), so it looked as if it had not been created;
 * a table's `PointInTimeRecoverySpecification`, a bucket's `PublicAccessBlockConfiguration` and
-  `VersioningConfiguration` are left out: they are applied through the same backends' APIs.
+  `VersioningConfiguration` are left out: they are applied through the same backends' APIs;
+* deleting a stack leaves its route tables, VPC endpoints, internet gateway, ECS cluster and REST
+  APIs behind: they are deleted through their backends' own calls;
+* updating a stack drops from it every resource whose type moto cannot update (a log group, ...),
+  so deleting the stack later leaves them behind: they are kept as they were.
 
 A test pins moto's version and these behaviours, so an upgrade that changes them fails loudly.
 """
@@ -46,6 +50,11 @@ from moto.cognitoidp.models import cognitoidp_backends
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.internet_gateways import InternetGateway
+from moto.ec2.models.route_tables import RouteTable
+from moto.ec2.models.vpcs import VPCEndPoint
+from moto.ecs.models import Cluster, ecs_backends
 from moto.elbv2.models import FakeLoadBalancer, elbv2_backends
 from moto.s3.models import FakeBucket, s3_backends
 from moto.utilities.utils import get_partition
@@ -119,6 +128,17 @@ class _Added:
     def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
         pass  # moto deletes through the instance (`delete`)
 
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        """A stack update keeps the resource (without this, moto would drop it from the stack)."""
+        original_resource.update(cloudformation_json.get("Properties", {}), account_id, region_name)
+        return original_resource
+
+    def update(self, properties: dict, account_id: str, region_name: str) -> None:
+        """Apply changed properties; those of the kinds whose API cannot change them are kept."""
+
 
 class UserPool(_Added, CloudFormationModel):
     """AWS::Cognito::UserPool, through moto's Cognito backend."""
@@ -144,6 +164,11 @@ class UserPool(_Added, CloudFormationModel):
         parameters = api_parameters("cognito-idp", "CreateUserPool", properties)
         backend = cognitoidp_backends[account_id][region_name]
         return cls(backend.create_user_pool(parameters.pop("PoolName"), parameters))
+
+    def update(self, properties: dict, account_id: str, region_name: str) -> None:
+        parameters = api_parameters("cognito-idp", "CreateUserPool", {"UserPoolName": self.pool.name, **properties})
+        parameters.pop("PoolName")
+        cognitoidp_backends[account_id][region_name].update_user_pool(self.pool.id, parameters)
 
     def delete(self, account_id: str, region_name: str) -> None:
         cognitoidp_backends[account_id][region_name].delete_user_pool(self.pool.id)
@@ -173,6 +198,13 @@ class UserPoolClient(_Added, CloudFormationModel):
         backend = cognitoidp_backends[account_id][region_name]
         secret = parameters.pop("GenerateSecret", False)
         return cls(pool_id, backend.create_user_pool_client(pool_id, secret, parameters))
+
+    def update(self, properties: dict, account_id: str, region_name: str) -> None:
+        parameters = api_parameters("cognito-idp", "CreateUserPoolClient", {"ClientName": self.name, **properties})
+        for fixed in ("UserPoolId", "GenerateSecret"):
+            parameters.pop(fixed, None)
+        backend = cognitoidp_backends[account_id][region_name]
+        self.client = backend.update_user_pool_client(self.pool_id, self.client.id, parameters)
 
     def delete(self, account_id: str, region_name: str) -> None:
         backend = cognitoidp_backends[account_id][region_name]
@@ -242,7 +274,7 @@ class VpcLink(_Added, CloudFormationModel):
             properties.get("Name", resource_name),
             properties.get("Description", ""),
             properties["TargetArns"],
-            properties.get("Tags") or [],
+            {tag["Key"]: tag["Value"] for tag in properties.get("Tags") or []},  # the API's map
         )
         return cls(link)
 
@@ -274,6 +306,12 @@ def register() -> None:
         Deployment.physical_resource_id = property(lambda deployment: deployment.id)
         Table.create_from_cloudformation_json = _then(Table.create_from_cloudformation_json, _table_settings)
         FakeBucket.create_from_cloudformation_json = _then(FakeBucket.create_from_cloudformation_json, _bucket_settings)
+        RouteTable.delete = lambda table, account, region: ec2_backends[account][region].delete_route_table(table.id)
+        VPCEndPoint.delete = _delete_endpoint
+        InternetGateway.delete = _delete_internet_gateway
+        Cluster.delete = lambda cluster, account, region: ecs_backends[account][region].delete_cluster(cluster.name)
+        RestAPI.delete = lambda api, account, region: apigateway_backends[account][region].delete_rest_api(api.id)
+        parsing.parse_and_update_resource = _keeping(parsing.parse_and_update_resource)
         _mended = True
 
 
@@ -359,6 +397,30 @@ def _bucket_settings(bucket, properties: dict, account_id: str, region_name: str
     versioning = (properties.get("VersioningConfiguration") or {}).get("Status")
     if versioning:
         s3.put_bucket_versioning(bucket.name, versioning)
+
+
+def _keeping(parse_and_update_resource):
+    def update(logical_id, resource_json, resources_map, account_id, region_name):
+        updated = parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+        if updated is None and parsing.resource_class_from_type(resource_json["Type"]) is not None:
+            return resources_map[logical_id]  # a type moto cannot update stays as it was
+        return updated
+
+    return update
+
+
+def _delete_endpoint(endpoint, account_id: str, region_name: str) -> None:
+    ec2 = ec2_backends[account_id][region_name]
+    # A gateway endpoint takes its routes out of its route tables: of those still there.
+    endpoint.route_table_ids = [t for t in endpoint.route_table_ids or [] if t in ec2.route_tables]
+    ec2.delete_vpc_endpoints([endpoint.id])
+
+
+def _delete_internet_gateway(gateway, account_id: str, region_name: str) -> None:
+    ec2 = ec2_backends[account_id][region_name]
+    if gateway.vpc:
+        ec2.detach_internet_gateway(gateway.id, gateway.vpc.id)
+    ec2.delete_internet_gateway(gateway.id)
 
 
 def _load_balancer(_cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):

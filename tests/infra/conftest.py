@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -19,22 +22,43 @@ BUILDS = {
 }
 
 
-@pytest.fixture(scope="session")
-def embedded_aws(tmp_path_factory):
-    """The embedded AWS (moto + the CloudFormation types it lacks) and the Firehose stand-in
-    that the delivery stream is created in."""
-    logs = tmp_path_factory.mktemp("embedded-aws")
+@dataclass
+class EmbeddedAws:
+    url: str
+    firehose_url: str
+
+    def env(self) -> dict[str, str]:
+        """What a process needs to use this embedded AWS as its account."""
+        return {
+            **os.environ,
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ENDPOINT_URL_FIREHOSE": self.firehose_url,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+
+
+@contextmanager
+def embedded_aws_account(logs: Path):
+    """A fresh embedded AWS (moto + the CloudFormation types it lacks) and the Firehose stand-in
+    that delivery streams are created in."""
     aws_port, firehose_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
-        "AWS_ENDPOINT_URL_FIREHOSE": f"http://127.0.0.1:{firehose_port}",
-    }
+    account = EmbeddedAws(f"http://127.0.0.1:{aws_port}", f"http://127.0.0.1:{firehose_port}")
+    env = account.env()
     firehose = start_service("mysfits_local.firehose", [], logs / "firehose.log", env=env, port=firehose_port)
     aws = start_service("mysfits_local.aws", [], logs / "aws.log", ready_path="/moto-api/", env=env, port=aws_port)
-    yield aws
-    aws.stop()
-    firehose.stop()
+    try:
+        yield account
+    finally:
+        aws.stop()
+        firehose.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_aws(tmp_path_factory):
+    with embedded_aws_account(tmp_path_factory.mktemp("embedded-aws")) as account:
+        yield account
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +69,10 @@ def deployed(embedded_aws) -> LocalInfra:
         known = {name: {**UNCREATED_OUTPUTS.get(name, {}), **outputs} for name, outputs in infra.outputs.items()}
         infra.deploy(unit.name, stacks.parameters_for(unit, known, BUILDS))
     return infra
+
+
+@pytest.fixture
+def fresh_account(tmp_path):
+    """An embedded AWS account of the test's own, empty."""
+    with embedded_aws_account(tmp_path) as account:
+        yield account

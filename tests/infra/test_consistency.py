@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -226,3 +227,16 @@ def test_every_parameter_without_a_default_is_given_by_the_deploy_order(unit):
         if isinstance(source, stacks.FromOutput):
             assert order.index(source.unit) < order.index(unit)
             assert source.output in _template(source.unit)["Outputs"]
+
+
+@pytest.mark.parametrize("unit", list(SERVICES))
+def test_a_failing_image_rolls_back_by_itself(unit):
+    """The ECS deployment circuit breaker is on, with rollback: a new image whose tasks fail their
+    health checks returns to the previous task definition without anyone acting."""
+    (service,) = _resources(_template(unit), "AWS::ECS::Service").values()
+    configuration = service["Properties"]["DeploymentConfiguration"]
+    assert configuration["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert configuration["MinimumHealthyPercent"] == 100
+    (task,) = _resources(_template(unit), "AWS::ECS::TaskDefinition").values()
+    service_container = next(c for c in task["Properties"]["ContainerDefinitions"] if c.get("PortMappings"))
+    assert "/health" in json.dumps(service_container["HealthCheck"])
