@@ -8,6 +8,7 @@ from flask import current_app, g, request
 
 from mysfits_shared.auth import InvalidToken, KeysUnavailable, token_from_header
 from mysfits_shared.errors import ApiError
+from mysfits_shared.tracing import annotate
 
 # The header API Gateway's Cognito authorizer fills from context.authorizer.claims.sub.
 VISITOR_HEADER = "X-Mysfits-Visitor"
@@ -32,6 +33,7 @@ def signed_in(view):
         if forwarded is not None and forwarded != claims["sub"]:
             raise ApiError(401, "Unauthorized", "The identity header does not match the token.")
         g.visitor_id = claims["sub"]
+        annotate("visitor", claims["sub"])  # the subject, never the token
         return view(*args, **kwargs)
 
     return wrapper

@@ -7,7 +7,13 @@ operation's model, render the mapping template with a Velocity engine and call t
 service through boto3 (endpoints from AWS_ENDPOINT_URL_<SERVICE>, as for every client
 here), `mock` integrations (CORS preflight) are answered from their response parameters,
 and errors the gateway itself produces (no route, bad body, service down, service slow)
-are shaped by the definition's gateway responses. Requests without `X-Amzn-Trace-Id` get one.
+are shaped by the definition's gateway responses.
+
+Like a stage with X-Ray tracing on, it records a segment per request (origin
+`AWS::ApiGateway::Stage`, its request and response, error/fault/throttle) and sends it to the
+X-Ray daemon (`AWS_XRAY_DAEMON_ADDRESS`); it continues the trace of a well-formed incoming
+`X-Amzn-Trace-Id` or starts one (a malformed header is never echoed), and passes the header on
+with its own segment as parent. Every request is sampled unless the caller said `Sampled=0`.
 
     python -m mysfits_local.gateway --definition cfn/api/mysfits-api.yaml \
         --stage-variable catalogHost=127.0.0.1:8081 --stage-variable siteOrigin=http://127.0.0.1:8080
@@ -22,7 +28,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +41,7 @@ import jsonschema
 from aiohttp import web
 
 from mysfits_shared.auth import InvalidToken, KeysUnavailable, TokenVerifier, issuer_for, token_from_header
+from mysfits_shared.tracing import TRACE_HEADER, SegmentSender, TraceHeader, new_segment_id, new_trace_root
 
 from .apidef import (
     GATEWAY_RESPONSE_STATUS,
@@ -49,7 +55,7 @@ from .vtl import TemplateError, render
 
 log = logging.getLogger("gateway")
 
-TRACE_HEADER = "X-Amzn-Trace-Id"
+STAGE = "local"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 DEFAULT_TIMEOUT_MS = 29_000
 # Hop-by-hop headers are never forwarded (RFC 9110 section 7.6.1), nor lengths we recompute.
@@ -65,11 +71,6 @@ _HOP_BY_HOP = {
     "host",
     "content-length",
 }
-
-
-def new_trace_id() -> str:
-    """An X-Ray trace id: version 1, epoch seconds in hex, 96 random bits."""
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"
 
 
 class GatewayError(Exception):
@@ -121,6 +122,7 @@ class Gateway:
         self._session: aiohttp.ClientSession | None = None
         self._aws_clients: dict[str, object] = {}
         self._aws_pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="aws-integration")
+        self.tracing = SegmentSender(os.environ.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000")
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -142,14 +144,55 @@ class Gateway:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
-        trace_id = request.headers.get(TRACE_HEADER) or new_trace_id()
+        started = time.time()
+        incoming = TraceHeader.parse(request.headers.get(TRACE_HEADER))
+        segment_id = new_segment_id()
+        root = incoming.root if incoming else new_trace_root()
+        sampled = True if incoming is None or incoming.sampled is None else incoming.sampled
+        # The services see the gateway's segment as their parent.
+        downstream = TraceHeader(root, segment_id, sampled).to_header()
         try:
-            response = await self._dispatch(request, trace_id)
+            response = await self._dispatch(request, downstream)
         except GatewayError as error:
             response = self._gateway_response(error, request, request_id)
         response.headers["x-amzn-RequestId"] = request_id
-        response.headers[TRACE_HEADER] = trace_id
+        response.headers[TRACE_HEADER] = TraceHeader(root, None, sampled).to_header()
+        if sampled:
+            self.tracing.send(self._segment(request, response, request_id, root, segment_id, incoming, started))
         return response
+
+    def _segment(self, request, response, request_id, root, segment_id, incoming, started) -> dict:
+        """The segment a stage with tracing on records for one request."""
+        matched = self.definition.match(request.path)
+        api = matched[0].document.get("info", {}).get("title", "api") if matched else "api"
+        status = response.status
+        segment = {
+            "name": f"{api}/{STAGE}",
+            "id": segment_id,
+            "trace_id": root,
+            "start_time": started,
+            "end_time": time.time(),
+            "origin": "AWS::ApiGateway::Stage",
+            "http": {
+                "request": {
+                    "method": request.method,
+                    "url": str(request.url),
+                    "user_agent": request.headers.get("User-Agent", ""),
+                    "client_ip": request.remote or "",
+                },
+                "response": {"status": status, "content_length": response.content_length or 0},
+            },
+            "aws": {"api_gateway": {"request_id": request_id, "stage": STAGE}},
+        }
+        if incoming and incoming.parent:
+            segment["parent_id"] = incoming.parent
+        if status == 429:
+            segment["throttle"] = True
+        if 400 <= status < 500:
+            segment["error"] = True
+        elif status >= 500:
+            segment["fault"] = True
+        return segment
 
     async def _dispatch(self, request: web.Request, trace_id: str) -> web.StreamResponse:
         matched = self.definition.match(request.path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,17 +57,48 @@ def upstream():
     server.server_close()
 
 
-def _start_gateway(definitions: list[Path], stage_variables: dict[str, str], log_path: Path) -> Service:
+def _start_gateway(
+    definitions: list[Path], stage_variables: dict[str, str], log_path: Path, env: dict | None = None
+) -> Service:
     args = []
     for definition in definitions:
         args += ["--definition", str(definition)]
     for name, value in stage_variables.items():
         args += ["--stage-variable", f"{name}={value}"]
-    return start_service("mysfits_local.gateway", args, log_path)
+    return start_service("mysfits_local.gateway", args, log_path, env=env)
 
 
 @pytest.fixture(scope="module")
-def gateway(upstream, tmp_path_factory):
+def daemon():
+    """A UDP socket where the X-Ray daemon would listen: the segments the gateway sends."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        yield sock
+
+
+@pytest.fixture
+def traced(daemon):
+    """The daemon socket, emptied of the segments of earlier tests."""
+    daemon.setblocking(False)
+    try:
+        while True:
+            daemon.recv(65536)
+    except BlockingIOError:
+        pass
+    daemon.settimeout(5)
+    return daemon
+
+
+def _segment(daemon) -> dict:
+    header, _, document = daemon.recv(65536).partition(b"\n")
+    assert json.loads(header) == {"format": "json", "version": 1}
+    return json.loads(document)
+
+
+@pytest.fixture(scope="module")
+def gateway(upstream, daemon, tmp_path_factory):
+    env = {**os.environ, "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}"}
     service = _start_gateway(
         # Later definitions win where they overlap, so the test definition's gateway responses apply.
         [ROOT / "cfn/api/mysfits-api.yaml", HERE / "data/test-api.yaml"],
@@ -77,6 +110,7 @@ def gateway(upstream, tmp_path_factory):
             "vpcLinkId": "local",
         },
         tmp_path_factory.mktemp("gateway") / "gateway.log",
+        env,
     )
     yield service.url
     assert service.stop() == 0, service.log()
@@ -96,8 +130,52 @@ def test_proxies_method_path_query_headers_and_body(gateway):
     assert echoed["path"] == "/echo/a/b?x=1&y=two"
     assert echoed["body"] == '{"hello": 1}'
     assert echoed["headers"]["X-Forwarded-For"] == "127.0.0.1"
-    assert echoed["headers"]["X-Amzn-Trace-Id"] == response.headers["X-Amzn-Trace-Id"]
+    root = response.headers["X-Amzn-Trace-Id"].split(";")[0]
+    assert echoed["headers"]["X-Amzn-Trace-Id"].startswith(root + ";Parent=")
     assert response.headers["x-amzn-RequestId"]
+
+
+def test_each_request_is_a_stage_segment_and_the_backend_is_its_child(gateway, traced):
+    daemon = traced
+    given = "Root=1-5f84c7a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
+    response = requests.post(f"{gateway}/echo/traced", data=b"{}", headers={"X-Amzn-Trace-Id": given}, timeout=5)
+    segment = _segment(daemon)
+    assert response.headers["X-Amzn-Trace-Id"] == "Root=1-5f84c7a1-0123456789abcdef01234567;Sampled=1"
+    assert (segment["trace_id"], segment["parent_id"]) == ("1-5f84c7a1-0123456789abcdef01234567", "53995c3f42cd8ad8")
+    assert segment["origin"] == "AWS::ApiGateway::Stage"
+    assert segment["http"]["request"]["method"] == "POST"
+    assert segment["http"]["response"]["status"] == 201
+    assert segment["aws"]["api_gateway"]["request_id"] == response.headers["x-amzn-RequestId"]
+    assert segment["end_time"] >= segment["start_time"]
+    assert "fault" not in segment
+    assert "error" not in segment
+    forwarded = response.json()["headers"]["X-Amzn-Trace-Id"]
+    assert forwarded == f"Root={segment['trace_id']};Parent={segment['id']};Sampled=1"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Root=1-nothex-0123;Sampled=1", "Root=1-5f84c7a1-0123456789abcdef01234567;Parent=zz", "x" * 300, "Parent=1"],
+)
+def test_a_malformed_trace_header_is_never_echoed_a_new_trace_starts(gateway, traced, header):
+    daemon = traced
+    response = requests.get(f"{gateway}/echo/malformed", headers={"X-Amzn-Trace-Id": header}, timeout=5)
+    segment = _segment(daemon)
+    assert header not in response.headers["X-Amzn-Trace-Id"]
+    assert response.headers["X-Amzn-Trace-Id"] == f"Root={segment['trace_id']};Sampled=1"
+    assert "parent_id" not in segment
+
+
+def test_errors_and_faults_are_marked_and_an_unsampled_request_sends_nothing(gateway, traced):
+    daemon = traced
+    requests.get(f"{gateway}/no/such/route", timeout=5)
+    assert _segment(daemon)["error"] is True
+    requests.get(f"{gateway}/down", timeout=5)
+    assert _segment(daemon)["fault"] is True
+    unsampled = "Root=1-5f84c7a1-0123456789abcdef01234567;Sampled=0"
+    requests.get(f"{gateway}/echo/quiet", headers={"X-Amzn-Trace-Id": unsampled}, timeout=5)
+    requests.get(f"{gateway}/echo/loud", timeout=5)
+    assert _segment(daemon)["http"]["request"]["url"].endswith("/echo/loud")
 
 
 def test_path_parameters_are_mapped_into_the_integration_uri(gateway):

@@ -20,11 +20,11 @@ _TRACED_APP = textwrap.dedent(
     app = Flask("traced")
     init_app(app, Settings.from_env("traced-service"))
 
-    @app.get("/work")
-    def work():
+    @app.get("/work/<mysfit_id>")
+    def work(mysfit_id):
         return {"exists": Mysfit.exists()}
 
-    response = app.test_client().get("/work", headers={"X-Amzn-Trace-Id": sys.argv[1]})
+    response = app.test_client().get("/work/m-7", headers={"X-Amzn-Trace-Id": sys.argv[1]})
     print(response.status_code, response.headers.get("X-Amzn-Trace-Id"))
     """
 )
@@ -61,6 +61,11 @@ def test_tracing_sends_request_segment_with_dynamodb_subsegment_to_the_daemon(mo
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("200 Root=" + root)
+    # One JSON line per request, leading to its trace.
+    (line,) = [json.loads(x.split(": ", 1)[1]) for x in result.stderr.splitlines() if "mysfits.request" in x]
+    assert line["traceId"] == root
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/work/m-7", 200)
+    assert line["durationMs"] >= 0
 
     with daemon:
         header, _, body = daemon.recv(65536).decode().partition("\n")
@@ -70,5 +75,6 @@ def test_tracing_sends_request_segment_with_dynamodb_subsegment_to_the_daemon(mo
     assert segment["parent_id"] == "53995c3f42cd8ad8"
     assert segment["name"] == "traced-service"
     assert segment["http"]["response"]["status"] == 200
+    assert segment["annotations"] == {"mysfitId": "m-7"}
     calls = [(s["name"], s["aws"]["operation"]) for s in segment["subsegments"]]
     assert ("dynamodb", "DescribeTable") in calls

@@ -89,7 +89,7 @@ def test_cors_for_the_site(stack):
 
 def test_gateway_adds_a_trace_id_and_keeps_one_it_is_given(stack):
     added = requests.get(f"{stack.api_url}/mysfits", timeout=10).headers["X-Amzn-Trace-Id"]
-    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", added)
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Sampled=1", added)
     given = "Root=1-5f84c7a1-0123456789abcdef01234567;Sampled=0"
     kept = requests.get(f"{stack.api_url}/mysfits", headers={"X-Amzn-Trace-Id": given}, timeout=10)
     assert kept.headers["X-Amzn-Trace-Id"].startswith("Root=1-5f84c7a1-0123456789abcdef01234567")
