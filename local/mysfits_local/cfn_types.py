@@ -25,7 +25,7 @@ the templates run into:
   that uses `Ref` is left out: both are left out;
 * an API deployment has no physical id (its `Ref`), so it looked as if it had not been created;
 * a table's `PointInTimeRecoverySpecification`, a bucket's `PublicAccessBlockConfiguration` and
-  `VersioningConfiguration` are left out: they are applied through the same backends' APIs;
+  `VersioningConfiguration`, a function's `TracingConfig` are left out: they are applied;
 * deleting a stack leaves its route tables, VPC endpoints, internet gateway, ECS cluster and REST
   APIs behind: they are deleted through their backends' own calls;
 * updating a stack drops from it every resource whose type moto cannot update (a log group, ...),
@@ -43,6 +43,7 @@ from typing import Any, ClassVar
 import boto3
 import botocore.session
 from moto.apigateway.models import Deployment, RestAPI, apigateway_backends
+from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend
@@ -306,6 +307,9 @@ def register() -> None:
         Deployment.physical_resource_id = property(lambda deployment: deployment.id)
         Table.create_from_cloudformation_json = _then(Table.create_from_cloudformation_json, _table_settings)
         FakeBucket.create_from_cloudformation_json = _then(FakeBucket.create_from_cloudformation_json, _bucket_settings)
+        LambdaFunction.create_from_cloudformation_json = _then(
+            LambdaFunction.create_from_cloudformation_json, _function_settings
+        )
         RouteTable.delete = lambda table, account, region: ec2_backends[account][region].delete_route_table(table.id)
         VPCEndPoint.delete = _delete_endpoint
         InternetGateway.delete = _delete_internet_gateway
@@ -387,6 +391,11 @@ def _table_settings(table, properties: dict, account_id: str, region_name: str) 
         dynamodb_backends[account_id][region_name].update_continuous_backups(
             table.name, {"PointInTimeRecoveryEnabled": True}
         )
+
+
+def _function_settings(function, properties: dict, account_id: str, region_name: str) -> None:
+    if properties.get("TracingConfig"):
+        function.tracing_config = properties["TracingConfig"]
 
 
 def _bucket_settings(bucket, properties: dict, account_id: str, region_name: str) -> None:

@@ -48,6 +48,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from mysfits_shared.tracing import TRACE_HEADER, SegmentSender, TraceHeader, new_segment_id, new_trace_root
+
 log = logging.getLogger("lambda")
 
 ACCOUNT_ID = "123456789012"
@@ -183,8 +185,10 @@ def call_handler(handler: Callable, event, context: LambdaContext) -> tuple[byte
 
 
 class LambdaRuntime:
-    def __init__(self, functions: dict[str, Function]):
+    def __init__(self, functions: dict[str, Function], tracing: SegmentSender | None = None):
         self.functions = functions
+        self.tracing = tracing  # active tracing: where invocation segments go
+        self._environment = threading.Lock()
         self._background: set[asyncio.Task] = set()
 
     def app(self) -> web.Application:
@@ -243,8 +247,8 @@ class LambdaRuntime:
             event = json.loads(body) if body.strip() else {}
         except ValueError:
             raise LambdaError(400, "InvalidRequestContentException", "Could not parse request body into json") from None
-        trace_id = request.headers.get("X-Amzn-Trace-Id")
-        payload, error = await self._run(function, event, request_id, invoked_arn, trace_id)
+        trace = TraceHeader.parse(request.headers.get(TRACE_HEADER))
+        payload, error = await self._run(function, event, request_id, invoked_arn, trace)
         response = web.Response(status=200, body=payload, content_type="application/json")
         response.headers["X-Amz-Executed-Version"] = LATEST
         if error:
@@ -252,9 +256,14 @@ class LambdaRuntime:
         return response
 
     async def _run(
-        self, function: Function, event, request_id: str, invoked_arn: str, trace_id: str | None
+        self, function: Function, event, request_id: str, invoked_arn: str, trace: TraceHeader | None
     ) -> tuple[bytes, bool]:
-        """Run one invocation: (payload, is a function error)."""
+        """Run one invocation: (payload, is a function error).
+
+        With active tracing, as Lambda does: a segment for the invocation (continuing the
+        caller's trace, or a new one) and the trace context handed to the handler in
+        `_X_AMZN_TRACE_ID`, its segment as parent.
+        """
         # One invocation at a time per function. A call that cannot start within the
         # function's timeout is throttled, like a Lambda at its concurrency limit.
         try:
@@ -272,13 +281,34 @@ class LambdaRuntime:
             if not done.done():
                 done.set_result(outcome)
 
+        segment = None
+        if self.tracing and (trace is None or trace.sampled is not False):
+            root = trace.root if trace else new_trace_root()
+            segment = {
+                "name": function.name,
+                "id": new_segment_id(),
+                "trace_id": root,
+                "start_time": time.time(),
+                "origin": "AWS::Lambda::Function",
+                "aws": {"request_id": request_id, "function_arn": invoked_arn},
+            }
+            if trace and trace.parent:
+                segment["parent_id"] = trace.parent
+            context = TraceHeader(root, segment["id"], True).to_header()
+        else:
+            context = trace.to_header() if trace else None
+
         def work() -> None:
-            os.environ.update(function.environment())
-            if trace_id:
-                os.environ["_X_AMZN_TRACE_ID"] = trace_id
-            else:
-                os.environ.pop("_X_AMZN_TRACE_ID", None)
-            outcome = call_handler(function.handler, event, LambdaContext(function, request_id, invoked_arn, deadline))
+            # The trace context is an environment variable (as the SDKs read it): with tracing on,
+            # one handler at a time, so no invocation ever sees another's trace.
+            with self._environment if self.tracing else contextlib.nullcontext():
+                os.environ.update(function.environment())
+                if context:
+                    os.environ["_X_AMZN_TRACE_ID"] = context
+                else:
+                    os.environ.pop("_X_AMZN_TRACE_ID", None)
+                lambda_context = LambdaContext(function, request_id, invoked_arn, deadline)
+                outcome = call_handler(function.handler, event, lambda_context)
             with contextlib.suppress(RuntimeError):  # the loop is gone: the server stopped meanwhile
                 loop.call_soon_threadsafe(settle, outcome)
 
@@ -294,6 +324,11 @@ class LambdaRuntime:
             message = f"RequestId: {request_id} Error: Task timed out after {function.timeout:.2f} seconds"
             return _function_error(request_id, "Sandbox.Timedout", message), True
         function.lock.release()
+        if segment:
+            segment["end_time"] = time.time()
+            if error:
+                segment["fault"] = True
+            self.tracing.send(segment)
         elapsed_ms = (time.monotonic() - started) * 1000
         log.info("%s: request %s %s in %.1f ms", function.name, request_id, "failed" if error else "ok", elapsed_ms)
         return payload, error
@@ -350,15 +385,23 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="each function's timeout in seconds")
     parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, help="memory size the context reports (MB)")
+    parser.add_argument(
+        "--active-tracing",
+        action="store_true",
+        help="X-Ray active tracing: a segment per invocation, sent to AWS_XRAY_DAEMON_ADDRESS",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     os.environ.setdefault("AWS_REGION", region)
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    # Powertools' Tracer switches itself on when AWS_LAMBDA_FUNCTION_NAME is set and would
-    # then send segments to an X-Ray daemon that may not exist: off unless asked for.
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    runtime = LambdaRuntime(parse_functions(args.function, args.timeout, args.memory, region))
+    # Powertools' Tracer switches itself on when AWS_LAMBDA_FUNCTION_NAME is set: only with
+    # active tracing (a daemon to send to), as on Lambda.
+    os.environ["POWERTOOLS_TRACE_DISABLED"] = "false" if args.active_tracing else "true"
+    tracing = (
+        SegmentSender(os.environ.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000") if args.active_tracing else None
+    )
+    runtime = LambdaRuntime(parse_functions(args.function, args.timeout, args.memory, region), tracing)
     asyncio.run(serve(runtime, args.host, args.port))
 
 

@@ -298,6 +298,8 @@ class Stack:
                 str(function["Timeout"]),
                 "--memory",
                 str(function["MemorySize"]),
+                # Tracing: Active in the template: a segment per invocation, as Lambda records.
+                *(["--active-tracing"] if function.get("TracingConfig", {}).get("Mode") == "Active" else []),
             ],
             extra_env=function.get("Environment", {}).get("Variables", {}),
             # Stopped after the Firehose stand-in, which delivers its buffers through it.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -31,11 +32,13 @@ def handlers_path() -> str:
     return os.pathsep.join(filter(None, [str(HERE / "handlers"), os.environ.get("PYTHONPATH")]))
 
 
-def start_runtime(log_path: Path, *extra: str) -> Service:
+def start_runtime(log_path: Path, *extra: str, daemon: str | None = None) -> Service:
     args = ["--timeout", str(TIMEOUT), *extra]
     for name in HANDLERS:
         args += ["--function", f"{name}=lambda_handlers:{name}"]
     env = {**os.environ, "AWS_REGION": REGION, "PYTHONUNBUFFERED": "1", "PYTHONPATH": handlers_path()}
+    if daemon:
+        env["AWS_XRAY_DAEMON_ADDRESS"] = daemon
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
     return start_service("mysfits_local.lambda_runtime", args, log_path, env=env)
 
@@ -103,6 +106,7 @@ def test_invoke_round_trips_the_payload_with_a_lambda_context(client, function_n
         "AWS_LAMBDA_FUNCTION_NAME": "echo",
         "AWS_REGION": REGION,
         "_HANDLER": "lambda_handlers.echo",
+        "_X_AMZN_TRACE_ID": None,  # tracing is off: no trace context
     }
 
 
@@ -206,3 +210,26 @@ def test_sigint_stops_the_runtime(tmp_path):
     finally:
         client.close()
     assert service.stop(signal.SIGINT, timeout=15) == 0
+
+
+def test_active_tracing_records_the_invocation_and_hands_the_handler_its_trace(tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon:
+        daemon.bind(("127.0.0.1", 0))
+        daemon.settimeout(5)
+        service = start_runtime(
+            tmp_path / "traced.log", "--active-tracing", daemon=f"127.0.0.1:{daemon.getsockname()[1]}"
+        )
+        try:
+            client = lambda_client(service.url)
+            _, answer = invoke(client, "echo", {})
+            segment = json.loads(daemon.recv(65536).partition(b"\n")[2])
+            # The handler's trace context names the invocation's segment as its parent.
+            assert answer["env"]["_X_AMZN_TRACE_ID"] == f"Root={segment['trace_id']};Parent={segment['id']};Sampled=1"
+            assert (segment["name"], segment["origin"]) == ("echo", "AWS::Lambda::Function")
+            assert "fault" not in segment
+            assert segment["end_time"] >= segment["start_time"]
+
+            invoke(client, "boom", {})
+            assert json.loads(daemon.recv(65536).partition(b"\n")[2])["fault"] is True
+        finally:
+            service.stop()

@@ -7,6 +7,7 @@ import time
 
 from aws_lambda_powertools import Logger, Tracer
 
+SEEN_VARIABLES = ("AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION", "_HANDLER", "_X_AMZN_TRACE_ID")
 INVOCATIONS = 0  # module state: kept across warm invocations
 
 logger = Logger(service="runtime-test")
@@ -27,7 +28,10 @@ def echo(event, context):
             "log_stream_name": context.log_stream_name,
             "remaining_ms": context.get_remaining_time_in_millis(),
         },
-        "env": {name: os.environ.get(name) for name in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION", "_HANDLER")},
+        "env": {
+            name: os.environ.get(name)
+            for name in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION", "_HANDLER", "_X_AMZN_TRACE_ID")
+        },
     }
 
 
