@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt */r
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
-.PHONY: up test lint format bench clicks clean
+.PHONY: up test test-containers test-catalog test-adoption test-enricher lint format bench clicks clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -30,6 +30,25 @@ test: $(STAMP) $(CHECKOV_STAMP) lint
 	@scripts/ensure-system-packages
 	$(PY) -m pytest
 	$(PY) bench/stack_bench.py --seconds $(BENCH_SECONDS)
+
+# The one-machine stack in containers, under podman (README "Containers"; not part of `make test`):
+# the Debian packages it needs, the base image and the three images, then docker-compose.yml up,
+# checked through the containers, and down.
+test-containers: $(STAMP)
+	@scripts/containers/ensure-tools
+	scripts/containers/build
+	MYSFITS_CONTAINER_TESTS=1 $(PY) -m pytest -p no:cacheprovider --durations=0 tests/containers
+
+# One unit's tests alone, as its pipeline's CodeBuild runs them (its folder's buildspec.yml):
+# a service with the shared package it installs; the enricher on its own.
+test-catalog: $(STAMP)
+	$(PY) -m pytest catalog-service/tests shared/tests
+
+test-adoption: $(STAMP)
+	$(PY) -m pytest adoption-service/tests shared/tests
+
+test-enricher: $(STAMP)
+	$(PY) -m pytest click-enricher/tests
 
 # The latest enriched clicks and the views per mysfit, from the running stack's clicks bucket.
 clicks: $(STAMP)

@@ -23,6 +23,9 @@ preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# No control socket: nothing uses `gunicornc`, the service user has no home directory for it, and
+# two services on one machine would share its default path.
+control_socket_disable = True
 
 
 def post_worker_init(worker):

@@ -13,7 +13,7 @@ import pytest
 from mysfits_deploy import stacks, templates
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = [unit.template_path for unit in stacks.UNITS]
+TEMPLATES = [unit.template_path for unit in stacks.UNITS] + [stacks.ROOT / p for p in stacks.PIPELINES.values()]
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov/bin/checkov"))
 
 
