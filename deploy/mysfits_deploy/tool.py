@@ -2,6 +2,7 @@
 
     python -m mysfits_deploy deploy [UNIT] [--dry-run] [--image SERVICE=URI] [--site-origin URL]
     python -m mysfits_deploy rollback SERVICE [--dry-run]
+    python -m mysfits_deploy pipeline UNIT (--connection-arn ARN --repository OWNER/NAME | --source-bucket B)
     python -m mysfits_deploy teardown [--yes] [--dry-run]
 
 Region and credentials come from the usual AWS configuration (environment, profile, role). See
@@ -25,7 +26,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from . import cloudformation, templates
-from .stacks import BY_NAME, ROOT, UNITS, FromBuild, FromOutput, Unit, definition_values
+from .stacks import BY_NAME, PIPELINES, ROOT, UNITS, FromBuild, FromOutput, Unit, definition_values
 
 SERVICES = {"catalog": "catalog-service", "adoption": "adoption-service"}
 ENRICHER_ZIP = ROOT / "click-enricher" / "build" / "click-enricher.zip"
@@ -291,11 +292,31 @@ class Deployer:
         kept = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
         self.deploy_unit(unit, kept={**kept, "ImageUri": previous})
 
+    # -- pipelines --------------------------------------------------------------------------
+    def pipeline(self, name: str, source: dict[str, str]) -> None:
+        """Create or update a unit's delivery pipeline (`<unit stack>-pipeline`), once its stack exists."""
+        self.load_outputs()
+        unit = BY_NAME[name]
+        if name not in self.outputs and not self.dry_run:
+            raise DeployStop(
+                f"the {name} pipeline deploys {unit.stack_name}, which does not exist: `deploy {name}` first."
+            )
+        artifacts = self._known()["artifacts"]
+        parameters = {"StackName": unit.stack_name, **source}
+        if name in SERVICES:
+            parameters["ImageRepositoryUri"] = artifacts[f"{name.capitalize()}RepositoryUri"]
+        else:
+            parameters["ArtifactsBucketName"] = artifacts["ArtifactsBucketName"]
+        template = templates.load(ROOT / PIPELINES[name])
+        pipeline = Unit(f"{name}-pipeline", PIPELINES[name])
+        self.run_change_set(pipeline, template, parameters)
+
     # -- teardown ---------------------------------------------------------------------------
     def teardown(self) -> None:
         cfn = self.client("cloudformation")
         self.load_outputs()
-        for unit in reversed(UNITS):
+        pipelines = [Unit(f"{name}-pipeline", path) for name, path in PIPELINES.items()]
+        for unit in [*pipelines, *reversed(UNITS)]:
             if cloudformation.outputs(cfn, unit.stack_name) is None:
                 continue
             resources = cfn.list_stack_resources(StackName=unit.stack_name)["StackResourceSummaries"]
@@ -445,6 +466,19 @@ def _b64(text: str) -> str:
     return base64.b64decode(text).decode()
 
 
+def _pipeline_source(args) -> dict[str, str]:
+    if args.connection_arn and args.repository:
+        return {
+            "SourceType": "CodeConnections",
+            "ConnectionArn": args.connection_arn,
+            "FullRepositoryId": args.repository,
+            "BranchName": args.branch,
+        }
+    if args.source_bucket:
+        return {"SourceType": "S3", "SourceBucket": args.source_bucket, "SourceKey": args.source_key}
+    raise DeployStop("A pipeline needs a source: --connection-arn and --repository, or --source-bucket.")
+
+
 def _account(session: boto3.session.Session) -> str:
     if not session.region_name:
         raise DeployStop(
@@ -481,9 +515,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     rollback = sub.add_parser("rollback", help="return a service to its previous image")
     rollback.add_argument("unit", choices=list(SERVICES))
+    pipeline = sub.add_parser("pipeline", help="create or update a unit's delivery pipeline (after `deploy UNIT`)")
+    pipeline.add_argument("unit", choices=list(PIPELINES))
+    pipeline.add_argument("--connection-arn", help="a CodeConnections connection to the Git host")
+    pipeline.add_argument("--repository", help="OWNER/NAME of the repository on that host")
+    pipeline.add_argument("--branch", default="main")
+    pipeline.add_argument("--source-bucket", help="without a connection: a bucket the source zip is put in")
+    pipeline.add_argument("--source-key", default="mythical-mysfits.zip")
     teardown = sub.add_parser("teardown", help="delete everything, in reverse order, buckets and repositories first")
     teardown.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    for command in (deploy, rollback, teardown):
+    for command in (deploy, rollback, pipeline, teardown):
         command.add_argument("--dry-run", action="store_true", help="print what would be done; change nothing")
     args = parser.parse_args(argv)
 
@@ -502,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
             deployer.deploy(args.unit)
         elif args.command == "rollback":
             deployer.rollback(args.unit)
+        elif args.command == "pipeline":
+            deployer.pipeline(args.unit, _pipeline_source(args))
         else:
             if not (args.yes or args.dry_run):
                 answer = input(

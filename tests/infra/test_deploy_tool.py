@@ -164,6 +164,12 @@ def test_a_dry_run_lists_every_step_and_changes_nothing(fresh_account):
         in out
     )
     assert "would invalidate /* on CloudFront distribution" in out
+    # A pipeline (CodePipeline and CodeBuild are beyond moto): its stack and source, planned.
+    pipeline = _run(fresh_account, "pipeline", "catalog", "--source-bucket=sources", "--dry-run")
+    assert pipeline.returncode == 0, pipeline.stdout + pipeline.stderr
+    assert "mysfits-catalog-pipeline: would create through a change set" in pipeline.stdout
+    assert '"SourceBucket": "sources"' in pipeline.stdout
+    assert '"StackName": "mysfits-catalog"' in pipeline.stdout
     assert inventory(fresh_account) == before
 
 
