@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt */r
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
-.PHONY: up test test-containers test-catalog test-adoption test-enricher lint format bench clicks clean
+.PHONY: up test test-containers test-catalog test-adoption test-enricher lint format bench clicks trace clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -53,6 +53,10 @@ test-enricher: $(STAMP)
 # The latest enriched clicks and the views per mysfit, from the running stack's clicks bucket.
 clicks: $(STAMP)
 	$(PY) -m mysfits_local clicks
+
+# The latest trace of the running stack (or TRACE=<id>) as an indented tree with durations.
+trace: $(STAMP)
+	$(PY) -m mysfits_local.traces --run-dir .run $(TRACE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -38,6 +38,14 @@ class RunningStack:
     def firehose_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['firehose']}"
 
+    @property
+    def xray_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['xray']}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['console']}"
+
     def s3(self):
         """An S3 client on the stack's embedded AWS."""
         return boto3.session.Session(region_name="us-east-1").client("s3", endpoint_url=self.aws_url)

@@ -78,9 +78,10 @@ class LocalInfra:
         self.s3.put_object(Bucket=bucket, Key=key, Body=body)
         return {"Bucket": bucket, "Key": key}
 
-    def save(self, path: Path) -> None:
-        """The stacks' outputs, for the commands that read the running stack (`clicks`)."""
-        saved = {"awsUrl": self.aws_url, "stacks": self.outputs}
+    def save(self, path: Path, **addresses: str) -> None:
+        """The stacks' outputs and the stack's addresses, for the commands that read the running
+        stack (`clicks`, `trace`)."""
+        saved = {"awsUrl": self.aws_url, **addresses, "stacks": self.outputs}
         path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     @staticmethod

@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -44,6 +45,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -128,7 +130,18 @@ class Function:
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
             "_HANDLER": self.handler_spec.replace(":", "."),
+            # Where the code is; the X-Ray SDK also takes it as "running in Lambda" (its facade
+            # segment from _X_AMZN_TRACE_ID, so the handler's calls join the invocation's trace).
+            "LAMBDA_TASK_ROOT": self.task_root,
         }
+
+    @property
+    def task_root(self) -> str:
+        """The folder the handler's top-level package is imported from."""
+        top = self.handler_spec.replace(":", ".").split(".")[0]
+        spec = importlib.util.find_spec(top)
+        origin = Path(spec.origin) if spec and spec.origin else Path.cwd() / top
+        return str(origin.parent.parent if origin.name == "__init__.py" else origin.parent)
 
 
 def parse_function_name(raw: str) -> tuple[str, str | None]:

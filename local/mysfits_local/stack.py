@@ -43,6 +43,8 @@ DEFAULT_PORTS = {
     "aws": 4566,
     "firehose": 4573,
     "lambda": 4574,
+    "xray": 2000,
+    "console": 8090,
 }
 # Firehose's local buffering: deliver within a second (AWS allows 0-900 s).
 CLICKS_BUFFER_SECONDS = 1
@@ -66,6 +68,8 @@ class Ports:
     firehose: int = DEFAULT_PORTS["firehose"]
     # "lambda" is a keyword: the attribute has a trailing underscore.
     lambda_: int = DEFAULT_PORTS["lambda"]
+    xray: int = DEFAULT_PORTS["xray"]
+    console: int = DEFAULT_PORTS["console"]
 
     @classmethod
     def of(cls, ports: dict[str, int]) -> Ports:
@@ -140,6 +144,14 @@ class Stack:
     def lambda_url(self) -> str:
         return self.url(self.ports.lambda_)
 
+    @property
+    def xray_url(self) -> str:
+        return self.url(self.ports.xray)
+
+    @property
+    def console_url(self) -> str:
+        return self.url(self.ports.console)
+
     def service_env(self) -> dict[str, str]:
         """The environment every service gets: AWS endpoints point at the embedded AWS."""
         env = dict(os.environ)
@@ -153,7 +165,9 @@ class Stack:
             AWS_ENDPOINT_URL_FIREHOSE=self.firehose_url,
             AWS_ENDPOINT_URL_LAMBDA=self.lambda_url,
             CORS_ALLOWED_ORIGIN=self.site_url,
-            AWS_XRAY_DAEMON_ADDRESS=f"{self.host}:2000",
+            # The X-Ray stand-in: segments over UDP, the X-Ray API over HTTP, on one port.
+            AWS_XRAY_DAEMON_ADDRESS=f"{self.host}:{self.ports.xray}",
+            AWS_ENDPOINT_URL_XRAY=self.xray_url,
             PYTHONUNBUFFERED="1",
         )
         if self.infra and "data" in self.infra.outputs:
@@ -174,6 +188,8 @@ class Stack:
         self._check_ports_free()
         python = sys.executable
 
+        self._spawn("xray", [python, "-m", "mysfits_local.xray", "--host", self.host, "--port", str(self.ports.xray)])
+        self._wait_until("xray", lambda: _answers(self.xray_url))
         self._spawn("aws", [python, "-m", "mysfits_local.aws", "-H", self.host, "-p", str(self.ports.aws)])
         self._wait_until("aws", lambda: requests.get(f"{self.aws_url}/moto-api/", timeout=2).ok)
 
@@ -239,7 +255,7 @@ class Stack:
         self._wait_until("api", lambda: requests.get(f"{self.api_url}/mysfits", timeout=5).ok)
 
         self.start_click_pipeline()
-        self.infra.save(self.run_dir / STACK_FILE)
+        self.infra.save(self.run_dir / STACK_FILE, xrayUrl=self.xray_url)
 
         config_path = self.write_site_config()
         self._spawn(
@@ -259,6 +275,23 @@ class Stack:
             ],
         )
         self._wait_until("site", lambda: requests.get(f"{self.site_url}/config.json", timeout=2).ok)
+        self._spawn(
+            "console",
+            [
+                python,
+                "-m",
+                "mysfits_local.console",
+                "--host",
+                self.host,
+                "--port",
+                str(self.ports.console),
+                "--xray-endpoint",
+                self.xray_url,
+                "--run-dir",
+                str(self.run_dir),
+            ],
+        )
+        self._wait_until("console", lambda: _answers(self.console_url))
 
     def start_click_pipeline(self) -> None:
         """The Firehose stand-in, the click pipeline's stack (bucket, stream, enricher), and the
@@ -497,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  adoption  {stack.adoption_url}/ (behind the API)\n"
             f"  clicks    PUT {stack.api_url}/clicks -> Firehose {stack.firehose_url} -> enricher "
             f"-> s3://{stack.infra.outputs['clicks']['ClicksBucketName']}/clicks/ (see them: make clicks)\n"
+            f"  ops       {stack.console_url}/ (traces, service map, clicks; make trace prints the latest)\n"
+            f"  X-Ray     udp and {stack.xray_url}/ (daemon and X-Ray API stand-in)\n"
             f"  AWS       {stack.aws_url}/ (embedded moto)\n"
             f"  logs      {stack.run_dir / 'logs'}\n"
             "Press Ctrl-C to stop.",

@@ -4,6 +4,11 @@ The X-Ray SDK for Python is in maintenance mode; a later move to OpenTelemetry s
 have to change this file. Services call `init_tracing(app, settings)` once from their
 application factory. With `TRACING_ENABLED=false` (unit tests) the SDK is switched off:
 no middleware, no patching, nothing sent.
+
+The trace header and the segment sender below are for the stand-ins that record segments as AWS
+does (the gateway's stage, Lambda's invocation). The SDK is imported only where it is used: the
+SDK decides at its import whether it runs in Lambda (LAMBDA_TASK_ROOT), so a process that sets
+that up later, like the Lambda stand-in, must not have imported it yet.
 """
 
 from __future__ import annotations
@@ -16,12 +21,6 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
-
-from aws_xray_sdk import global_sdk_config
-from aws_xray_sdk.core import patch, xray_recorder
-from aws_xray_sdk.core.sampling.local.sampler import LocalSampler
-from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
-from flask import g, request
 
 from .settings import Settings
 
@@ -58,6 +57,12 @@ def sampling_rules(rate: float) -> dict:
 def init_tracing(app, settings: Settings) -> None:
     """Trace every request of `app` and every AWS/HTTP call it makes, or switch tracing off;
     either way, log one JSON line per request that leads to its trace."""
+    from aws_xray_sdk import global_sdk_config
+    from aws_xray_sdk.core import patch, xray_recorder
+    from aws_xray_sdk.core.sampling.local.sampler import LocalSampler
+    from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
+    from flask import request
+
     _log_requests(app)
     global_sdk_config.set_sdk_enabled(settings.tracing_enabled)
     if not settings.tracing_enabled:
@@ -87,6 +92,9 @@ def init_tracing(app, settings: Settings) -> None:
 
 def annotate(name: str, value: str) -> None:
     """Annotate the current request's segment (searchable: `annotation.<name> = "..."`)."""
+    from aws_xray_sdk import global_sdk_config
+    from aws_xray_sdk.core import xray_recorder
+
     if not global_sdk_config.sdk_enabled():
         return
     segment = xray_recorder.current_segment()
@@ -96,6 +104,8 @@ def annotate(name: str, value: str) -> None:
 
 def _log_requests(app) -> None:
     """One JSON line per request: trace id, method, path, status, duration (health checks not)."""
+    from flask import g, request
+
     access = logging.getLogger("mysfits.request")
 
     @app.before_request
