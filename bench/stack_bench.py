@@ -91,10 +91,12 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def run(name: str, base_url: str, script: str, script_args: list[str], pid: int, seconds: int) -> Result:
+def run(
+    name: str, base_url: str, script: str, script_args: list[str], pid: int, seconds: int, header: str | None = None
+) -> Result:
     """One wrk run; `pid` is the service whose CPU per request is reported."""
     command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(HERE / script),
-               base_url, "--", *script_args]  # fmt: skip
+               *(["-H", header] if header else []), base_url, "--", *script_args]  # fmt: skip
     before = cpu_seconds(pid)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     used = cpu_seconds(pid) - before
@@ -223,6 +225,43 @@ def verdict(result: Result) -> str:
     return f"target {wanted}: {'met' if met else 'BELOW TARGET'}"
 
 
+TRACING_TARGET_MS = 0.3  # what tracing may add to a request's service CPU
+
+
+def bench_tracing_cost(stack: Stack, profiles: list[str], seconds: int, report) -> None:
+    """Catalog get-one with every request traced (the gateway's Sampled=1) and with tracing off
+    (a second catalog, TRACING_ENABLED=false): the service CPU per request tracing adds."""
+    port = free_port()
+    env = {**stack.service_env(), "TRACING_ENABLED": "false"}
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:mysfits_shared.gunicorn_conf",
+               "--bind", f"127.0.0.1:{port}", "catalog:create_app()"]  # fmt: skip
+    untraced = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        header = "X-Amzn-Trace-Id: Root=1-5f84c7a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
+        catalog = next(p.process.pid for p in stack.parts if p.name == "catalog")
+        run("tracing off", url, "rotate.lua", profiles, untraced.pid, 2)  # warm-up
+        off = run("get-one untraced", url, "rotate.lua", profiles, untraced.pid, seconds)
+        run("tracing on", stack.catalog_url, "rotate.lua", profiles, catalog, 2, header)
+        on = run("get-one traced", stack.catalog_url, "rotate.lua", profiles, catalog, seconds, header)
+        report(off)
+        report(on)
+        cost = on.cpu_ms_per_request - off.cpu_ms_per_request
+        met = "met" if cost <= TRACING_TARGET_MS else "NOT MET"
+        print(f"(tracing adds {cost:.3f} ms of service CPU per catalog get-one, every request traced; "
+              f"target <= {TRACING_TARGET_MS} ms: {met})")  # fmt: skip
+    finally:
+        untraced.terminate()
+        untraced.wait(10)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (default 10)")
@@ -262,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             run(name, base, "rotate.lua", paths, pids["catalog"], 2)  # warm-up: steady state, not first-request costs
             report(run(name, base, "rotate.lua", paths, pids["catalog"], args.seconds))
 
+        bench_tracing_cost(stack, profiles, args.seconds, report)
         visitors = register_visitors(stack, VISITORS)
         work = Path(stack.run_dir)
         # Likes: every (visitor, mysfit) pair of the catalog once before any repeats.
