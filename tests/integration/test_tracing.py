@@ -7,6 +7,7 @@ import time
 import uuid
 
 import boto3
+import psutil
 import pytest
 import requests
 
@@ -90,3 +91,28 @@ def test_a_click_is_traced_through_the_enricher_into_the_catalog(stack):
     enricher = next(s for s in segments if s.get("origin") == "AWS::Lambda::Function")
     calls = {s["id"] for s in _subsegments(enricher) if s.get("namespace") == "remote"}
     assert gateway["parent_id"] in calls
+
+
+def test_the_table_down_is_a_fault_in_the_trace_and_in_the_service_map(stack):
+    mysfit = requests.get(f"{stack.api_url}/mysfits", timeout=10).json()["mysfits"][3]["mysfitId"]
+    aws = next(
+        psutil.Process(c.pid)
+        for c in psutil.net_connections(kind="tcp")
+        if c.laddr and c.laddr.port == stack.ports["aws"] and c.status == psutil.CONN_LISTEN
+    )
+    aws.suspend()  # the embedded AWS stops answering: DynamoDB is down
+    try:
+        response = requests.get(f"{stack.api_url}/mysfits/{mysfit}", timeout=30)
+    finally:
+        aws.resume()
+    assert response.status_code == 503
+    segments = {s.get("origin", s["name"]): s for s in _segments(stack, _root(response), 2)}
+    catalog = segments["mysfits-catalog"]
+    assert catalog["fault"] is True
+    # The table call is in the trace, and took as long as the catalog waited for the table.
+    (call,) = [s for s in _subsegments(catalog) if s.get("namespace") == "aws"]
+    assert call["aws"]["table_name"] == stack.outputs["data"]["MysfitsTableName"]
+    assert call["end_time"] - call["start_time"] >= 1
+    graph = _xray(stack).get_service_graph(StartTime=time.time() - 60, EndTime=time.time() + 5)["Services"]
+    (node,) = [s for s in graph if s.get("Name") == "mysfits-catalog"]
+    assert node["SummaryStatistics"]["FaultStatistics"]["TotalCount"] >= 1
