@@ -11,6 +11,7 @@ import uuid
 
 import boto3
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from conftest import start_service
@@ -136,7 +137,7 @@ def test_axe_finds_no_accessibility_violations(console, browser, tmp_path):
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("npm is not installed")
-    command = [npm, "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(tmp_path), "axe-core@4"]
+    command = [npm, "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(tmp_path), "axe-core@4.14.1"]
     installed = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     if installed.returncode != 0:
         pytest.skip(f"cannot install axe-core from npm: {installed.stderr[-300:]}")
@@ -153,3 +154,31 @@ def test_axe_finds_no_accessibility_violations(console, browser, tmp_path):
     )
     context.close()
     assert violations == []
+
+
+def test_a_request_just_made_is_found_in_the_running_stacks_console(stack, stack_pool, page):
+    """The stack's own console: a like's trace by its id, its waterfall, the live service map."""
+    visitor = stack_pool.sign_in()
+    mysfit = requests.get(f"{stack.api_url}/mysfits", timeout=10).json()["mysfits"][5]["mysfitId"]
+    requests.get(f"{stack.api_url}/mysfits/{mysfit}", timeout=10)  # a catalog trace for the map
+    liked = requests.post(
+        f"{stack.api_url}/mysfits/{mysfit}/like", headers={"Authorization": visitor["id"]}, timeout=10
+    )
+    assert liked.status_code == 200
+    trace_id = liked.headers["X-Amzn-Trace-Id"].split(";")[0].removeprefix("Root=")
+
+    page.goto(stack.console_url + "/")
+    page.get_by_label("Trace id").fill(trace_id)
+    page.get_by_role("button", name="Open trace").click()
+    expect(page.locator("#trace-title")).to_have_text(trace_id)
+    rows = page.locator("[data-testid=waterfall-row]")
+    expect(rows.first).to_have_attribute("data-name", "Mythical Mysfits API/local")
+    names = [row.get_attribute("data-name") for row in rows.all()]
+    assert names[1] == "mysfits-adoption"
+    assert "dynamodb" in names[2:]
+
+    nodes = page.locator("#service-map [data-testid=map-node]")
+    expect(nodes.first).to_be_visible()
+    shown = {node.get_attribute("data-name") for node in nodes.all()}
+    assert {"Mythical Mysfits API/local", "mysfits-catalog", "mysfits-adoption"} <= shown
+    assert stack.outputs["data"]["MysfitsTableName"] in shown or "DynamoDB" in shown
