@@ -1,17 +1,19 @@
 """The one-machine stack in containers (docker-compose.yml): `make up`'s own start-up, split up.
 
     python -m mysfits_local.containers provision   # one-shot: deploy, seed, write the plan below
-    python -m mysfits_local.containers run PART    # a part (api, lambda, site) as `make up` starts it
+    python -m mysfits_local.containers run PART    # a part (api, lambda, site, console) as `make up` starts it
     python -m mysfits_local.containers ready URL   # a health check: URL answers (stdlib only, quick)
 
 `provision` runs `make up`'s start-up (stack.py's `Stack.start`) with every process left to its
 own container: it deploys the artifacts, data and identity templates into the embedded AWS, seeds
 the catalog, deploys the click pipeline's template (the embedded AWS and the Firehose stand-in
-must already run: the stream is created through it) and, where `make up` would start a part,
-records the part's command and environment instead. It writes to the state directory the
-containers share (`--state`, default /run/mysfits):
+must already run: the stream is created through it) and, where `make up` would start a part (the
+X-Ray stand-in, the services, the gateway, the enricher, the site, the console), records the
+part's command and environment instead. It writes to the state directory the containers share
+(`--state`, default /run/mysfits):
 
-    stack.json    the stacks' outputs and the embedded AWS's address (as `make up` keeps in .run/)
+    stack.json    the stacks' outputs and the embedded AWS's and the X-Ray API's addresses
+                  (awsUrl, xrayUrl), as `make up` keeps them in .run/; the console reads it
     config.json   the site's settings
     parts.json    each part's command and the environment `make up` gives it, for `run PART`
     PART.env      the same environment as shell exports, for an image's own command
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     provisioning = sub.add_parser("provision", help="deploy, seed, and write the plan of the parts")
     running = sub.add_parser("run", help="start a part as `make up` does, from the plan")
-    running.add_argument("part", help="api, lambda, site, ...")
+    running.add_argument("part", help="api, lambda, site, console, ...")
     for command in (provisioning, running):
         command.add_argument("--state", type=Path, default=Path("/run/mysfits"), help="default /run/mysfits")
     check = sub.add_parser("ready", help="exit 0 when URL answers (a health check)")

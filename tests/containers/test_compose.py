@@ -1,7 +1,8 @@
 """docker-compose.yml for real, under podman: up, healthy, then through the containers the grid's
-data, a like by a signed-in visitor and a click that lands enriched in the bucket; then down,
-leaving nothing running. Run by `make test-containers` (scripts/containers/compose, images built
-by scripts/containers/build); the tests run in file order and share one stack."""
+data, a like by a signed-in visitor, the like's trace in the X-Ray stand-in and in the ops console,
+and a click that lands enriched in the bucket; then down, leaving nothing running. Run by
+`make test-containers` (scripts/containers/compose, images built by scripts/containers/build);
+the tests run in file order and share one stack."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 
@@ -25,7 +27,7 @@ COMPOSE = ROOT / "scripts/containers/compose"
 PROJECT = os.environ.get("COMPOSE_PROJECT_NAME", "mysfits")
 PORTS = {name: int(os.environ.get(f"MYSFITS_{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()}
 URL = {name: f"http://127.0.0.1:{port}" for name, port in PORTS.items()}
-LONG_RUNNING = ("aws", "firehose", "catalog", "adoption", "api", "lambda", "site")
+LONG_RUNNING = ("xray", "aws", "firehose", "catalog", "adoption", "api", "lambda", "site", "console")
 ENV = {
     **os.environ,
     "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(ROOT / "scripts/containers/containers.conf")),
@@ -76,7 +78,14 @@ def volumes() -> set[str]:
     return set(podman("volume", "ls", "--quiet").split())
 
 
+def state_file(name: str) -> dict:
+    """A JSON file the provisioning step wrote to the shared volume, read in a container that mounts it."""
+    return json.loads(podman("exec", containers()["site"]["Id"], "cat", f"/run/mysfits/{name}"))
+
+
 VOLUMES_BEFORE: set[str] = set()
+# The like of test_a_signed_in_visitor_likes_a_mysfit, whose trace the next test follows.
+LIKE: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +150,43 @@ def test_a_signed_in_visitor_likes_a_mysfit(stack):
     assert liked.json()["liked"] is True
     assert liked.json()["likes"] == before + 1
     assert requests.get(f"{stack['api']}/mysfits/{mysfit_id}", timeout=10).json()["likes"] == before + 1
+    root = liked.headers["X-Amzn-Trace-Id"].split(";")[0].removeprefix("Root=")
+    LIKE.update(trace_id=root, mysfit_id=mysfit_id, visitor=visitor["sub"])
+
+
+def test_the_like_is_one_trace_in_xray_and_in_the_console(stack):
+    assert LIKE, "needs the like of test_a_signed_in_visitor_likes_a_mysfit"
+    trace_id = LIKE["trace_id"]
+    # The provisioning step recorded the X-Ray API's address as `make up` does (`make trace` reads it).
+    assert state_file("stack.json")["xrayUrl"] == stack["xray"]
+
+    # The gateway's and the adoption service's segments, sent over UDP from their containers.
+    xray = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    ).client("xray", endpoint_url=stack["xray"])
+    deadline = time.monotonic() + 20
+    while True:
+        traces = xray.batch_get_traces(TraceIds=[trace_id])["Traces"]
+        documents = [json.loads(segment["Document"]) for trace in traces for segment in trace["Segments"]]
+        segments = {doc.get("origin", doc["name"]): doc for doc in documents}
+        if {"AWS::ApiGateway::Stage", "mysfits-adoption"} <= segments.keys():
+            break
+        assert time.monotonic() < deadline, f"the like's trace {trace_id} holds only {list(segments)}:\n{diagnosis()}"
+        time.sleep(0.3)
+    assert {doc["trace_id"] for doc in documents} == {trace_id}
+    gateway, adoption = segments["AWS::ApiGateway::Stage"], segments["mysfits-adoption"]
+    assert adoption["parent_id"] == gateway["id"]
+    assert adoption["annotations"] == {"mysfitId": LIKE["mysfit_id"], "visitor": LIKE["visitor"]}
+
+    # The ops console shows the same trace: the gateway's segment with the adoption service under it.
+    answer = requests.get(f"{stack['console']}/api/traces/{trace_id}", timeout=20)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"].startswith("application/json")
+    shown = answer.json()
+    assert shown["id"] == trace_id
+    (root,) = shown["roots"]
+    assert root["origin"] == "AWS::ApiGateway::Stage"
+    assert "mysfits-adoption" in [child["name"] for child in root["children"]]
 
 
 def test_a_click_lands_enriched_in_the_bucket(stack):
@@ -152,8 +198,7 @@ def test_a_click_lands_enriched_in_the_bucket(stack):
     assert clicked.status_code == 200, clicked.text
 
     # The bucket the click pipeline's stack made, from the state the provisioning step wrote.
-    site = containers()["site"]["Id"]
-    bucket = json.loads(podman("exec", site, "cat", "/run/mysfits/stack.json"))["stacks"]["clicks"]["ClicksBucketName"]
+    bucket = state_file("stack.json")["stacks"]["clicks"]["ClicksBucketName"]
     s3 = embedded_client("s3", stack["aws"])
     deadline = time.monotonic() + 60
     while True:
