@@ -135,3 +135,15 @@ def plain(path: Path) -> dict:
     placeholder = lambda key, _body: {"Bucket": "artifacts", "Key": key}  # noqa: E731
     packaged = package(template, path.parent, placeholder, dict.fromkeys(variables, "placeholder"), lambda _p: b"")
     return translate(packaged)
+
+
+def imports(node) -> list[str]:
+    """Every `Fn::ImportValue` name in a template (or part of one), as written (`${XStack}-Output`)."""
+    if isinstance(node, dict):
+        if "Fn::ImportValue" in node:
+            value = node["Fn::ImportValue"]
+            return [value["Fn::Sub"] if isinstance(value, dict) else value]
+        return [found for child in node.values() for found in imports(child)]
+    if isinstance(node, list):
+        return [found for child in node for found in imports(child)]
+    return []

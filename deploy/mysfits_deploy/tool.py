@@ -73,7 +73,7 @@ class Deployer:
         """The units whose stacks `unit` imports from or takes parameters from."""
         template = templates.load(unit.template_path)
         needed = {source.unit for source in unit.parameters.values() if isinstance(source, FromOutput)}
-        for imported in _imports(template):
+        for imported in templates.imports(template):
             parameter = imported.split("}", 1)[0].removeprefix("${")
             stack = template["Parameters"][parameter]["Default"]
             needed |= {u.name for u in UNITS if u.stack_name == stack}
@@ -431,17 +431,6 @@ class _PlaceholderOutputs(dict):
 def _placeholder(source: FromOutput | FromBuild) -> str:
     """How a dry run shows a value that exists only once an earlier step has run."""
     return f"<{source.unit}.{source.output}>" if isinstance(source, FromOutput) else f"<{source.artifact}>"
-
-
-def _imports(node) -> list[str]:
-    if isinstance(node, dict):
-        if "Fn::ImportValue" in node:
-            value = node["Fn::ImportValue"]
-            return [value["Fn::Sub"] if isinstance(value, dict) else value]
-        return [found for child in node.values() for found in _imports(child)]
-    if isinstance(node, list):
-        return [found for child in node for found in _imports(child)]
-    return []
 
 
 def _version() -> str:

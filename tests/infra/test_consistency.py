@@ -181,17 +181,6 @@ def test_every_function_handler_is_importable():
 _IMPORT = re.compile(r"^\$\{(\w+)\}-(\w+)$")
 
 
-def _imports(node) -> list[str]:
-    if isinstance(node, dict):
-        if "Fn::ImportValue" in node:
-            value = node["Fn::ImportValue"]
-            return [value["Fn::Sub"] if isinstance(value, dict) else value]
-        return [found for child in node.values() for found in _imports(child)]
-    if isinstance(node, list):
-        return [found for child in node for found in _imports(child)]
-    return []
-
-
 def _exports(template: dict) -> set[str]:
     return {
         name
@@ -205,7 +194,7 @@ def test_every_import_names_an_export_of_an_earlier_stack(unit):
     template = _template(unit)
     order = [u.name for u in UNITS]
     by_stack = {u.stack_name: u.name for u in UNITS}
-    for imported in _imports(template["Resources"]):
+    for imported in templates.imports(template["Resources"]):
         found = _IMPORT.match(imported)
         assert found, f"{unit}: import {imported!r} is not ${{<Stack parameter>}}-<Output>"
         parameter, output = found.groups()
