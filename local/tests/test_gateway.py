@@ -238,3 +238,17 @@ def test_mysfits_api_with_the_catalog_down_is_502_with_cors(tmp_path):
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "BadGateway"
     assert response.headers["Access-Control-Allow-Origin"] == "http://site.test"
+
+
+def test_with_no_daemon_listening_nothing_fails_and_nothing_floods_the_log(upstream, tmp_path):
+    """Segments to a daemon that is not there are lost quietly, as the SDKs lose them."""
+    env = {**os.environ, "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{free_port()}"}
+    service = _start_gateway(
+        [HERE / "data/test-api.yaml"], {"upstream": upstream, "siteOrigin": "http://site.test"}, tmp_path / "g.log", env
+    )
+    try:
+        statuses = [requests.get(f"{service.url}/echo/{n}", timeout=5).status_code for n in range(50)]
+    finally:
+        service.stop()
+    assert statuses == [201] * 50
+    assert len([line for line in service.log().splitlines() if "X-Ray" in line]) <= 1
