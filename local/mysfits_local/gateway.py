@@ -151,20 +151,21 @@ class Gateway:
         sampled = True if incoming is None or incoming.sampled is None else incoming.sampled
         # The services see the gateway's segment as their parent.
         downstream = TraceHeader(root, segment_id, sampled).to_header()
+        matched = self.definition.match(request.path)
         try:
-            response = await self._dispatch(request, downstream)
+            response = await self._dispatch(request, matched, downstream)
         except GatewayError as error:
             response = self._gateway_response(error, request, request_id)
         response.headers["x-amzn-RequestId"] = request_id
         response.headers[TRACE_HEADER] = TraceHeader(root, None, sampled).to_header()
         if sampled:
-            self.tracing.send(self._segment(request, response, request_id, root, segment_id, incoming, started))
+            api = matched[0].document.get("info", {}).get("title", "api") if matched else "api"
+            self.tracing.send(self._segment(api, request, response, request_id, root, segment_id, incoming, started))
         return response
 
-    def _segment(self, request, response, request_id, root, segment_id, incoming, started) -> dict:
-        """The segment a stage with tracing on records for one request."""
-        matched = self.definition.match(request.path)
-        api = matched[0].document.get("info", {}).get("title", "api") if matched else "api"
+    @staticmethod
+    def _segment(api, request, response, request_id, root, segment_id, incoming, started) -> dict:
+        """The segment a stage with tracing on records for one request (to `api`'s stage)."""
         status = response.status
         segment = {
             "name": f"{api}/{STAGE}",
@@ -194,8 +195,7 @@ class Gateway:
             segment["fault"] = True
         return segment
 
-    async def _dispatch(self, request: web.Request, trace_id: str) -> web.StreamResponse:
-        matched = self.definition.match(request.path)
+    async def _dispatch(self, request: web.Request, matched, trace_id: str) -> web.StreamResponse:
         operation = matched[0].operation(request.method) if matched else None
         if operation is None:
             raise GatewayError("MISSING_AUTHENTICATION_TOKEN", f"No such route: {request.method} {request.path}")

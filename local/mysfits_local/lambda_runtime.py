@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import importlib
 import importlib.util
 import json
@@ -135,9 +136,9 @@ class Function:
             "LAMBDA_TASK_ROOT": self.task_root,
         }
 
-    @property
+    @functools.cached_property
     def task_root(self) -> str:
-        """The folder the handler's top-level package is imported from."""
+        """The folder the handler's top-level package is imported from (looked up once)."""
         top = self.handler_spec.replace(":", ".").split(".")[0]
         spec = importlib.util.find_spec(top)
         origin = Path(spec.origin) if spec and spec.origin else Path.cwd() / top
