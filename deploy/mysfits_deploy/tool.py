@@ -12,6 +12,7 @@ docs/deploy.md.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import mimetypes
 import os
@@ -26,7 +27,17 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from . import cloudformation, templates
-from .stacks import BY_NAME, PIPELINES, ROOT, UNITS, FromBuild, FromOutput, Unit, definition_values
+from .stacks import (
+    BY_NAME,
+    PIPELINES,
+    ROOT,
+    UNITS,
+    FromBuild,
+    FromOutput,
+    Unit,
+    definition_values,
+    parameters_for,
+)
 
 SERVICES = {"catalog": "catalog-service", "adoption": "adoption-service"}
 ENRICHER_ZIP = ROOT / "click-enricher" / "build" / "click-enricher.zip"
@@ -132,8 +143,6 @@ class Deployer:
         return _Placeholders(self.outputs)
 
     def parameters(self, unit: Unit, builds: dict[str, str]) -> dict[str, str]:
-        from .stacks import parameters_for
-
         outputs = dict(self.outputs)
         if self.site_origin:  # served from a custom domain: that is the origin to allow
             outputs["site"] = {**outputs.get("site", {}), "SiteOrigin": self.site_origin}
@@ -160,7 +169,7 @@ class Deployer:
             self.say(f"  would log in to {repository.split('/')[0]}")
             return
         token = self.client("ecr").get_authorization_token()["authorizationData"][0]
-        password = _b64(token["authorizationToken"]).split(":", 1)[1]
+        password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)[1]
         registry = token["proxyEndpoint"].removeprefix("https://")
         subprocess.run(
             ["docker", "login", "--username", "AWS", "--password-stdin", registry],
@@ -447,12 +456,6 @@ def _version() -> str:
     )
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=False)
     return f"{commit}-{int(time.time())}" if dirty.stdout.strip() else commit
-
-
-def _b64(text: str) -> str:
-    import base64
-
-    return base64.b64decode(text).decode()
 
 
 def _pipeline_source(args) -> dict[str, str]:

@@ -24,7 +24,7 @@ from catalog import seed
 from mysfits_deploy import templates
 from mysfits_deploy.stacks import BY_NAME
 from mysfits_local.identity import cognito_client, embedded_client, sign_in_visitor
-from mysfits_local.infra import ACCOUNT, REGION
+from mysfits_local.infra import ACCOUNT, REGION, LocalInfra
 from mysfits_shared import models
 from mysfits_shared.settings import Settings
 
@@ -229,12 +229,10 @@ class _Context:
 def test_the_clicks_api_role_may_put_records_on_its_one_stream(deployed):
     clicks = deployed.outputs["clicks"]
     iam = embedded_client("iam", deployed.aws_url)
-    role_arn = f"arn:aws:iam::{ACCOUNT}:role/{BY_NAME['clicks'].stack_name}-clicks-api"
-    allowed, managed = _role_permissions(iam, role_arn)
-    definition = templates.render_definition(
-        BY_NAME["clicks"].template_path.parent / "../click-ingest/clicks-api.yaml",
-        deployed.definition_variables(("clicks",)),
-    )
+    # The role and definition the clicks template deploys, named as the deploy order names them.
+    variables = deployed.definition_variables(("clicks",))
+    allowed, managed = _role_permissions(iam, variables["ClicksApiRoleArn"])
+    definition = templates.render_definition(LocalInfra.definitions(("clicks",))[0], variables)
     actions = {
         "firehose:" + operation["x-amazon-apigateway-integration"]["uri"].rsplit("/", 1)[-1]
         for item in definition["paths"].values()
