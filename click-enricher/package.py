@@ -4,7 +4,8 @@
     .venv/bin/python click-enricher/package.py --output PATH
 
 Installs the pinned requirements.txt for the Lambda platform (manylinux2014_x86_64 wheels
-only, whatever machine builds it) next to the `enricher` package, then zips the result with
+only, whatever machine builds it) next to the `enricher` package and the project's shared
+package (`mysfits_shared`, for its tracing set-up; its own dependencies are not needed), then zips the result with
 a fixed file order, timestamps and permissions, without __pycache__ or console scripts, so
 the same inputs give the same zip. The zip's root is what Lambda puts on sys.path.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "requirements.txt"
 PACKAGE = HERE / "enricher"
+SHARED = HERE.parent / "shared" / "mysfits_shared"
 DEFAULT_OUTPUT = HERE / "build" / "click-enricher.zip"
 PLATFORM = ["--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.11"]
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold: no build time leaks in
@@ -58,7 +60,8 @@ def build(output: Path = DEFAULT_OUTPUT) -> Path:
     with tempfile.TemporaryDirectory(prefix="click-enricher-") as staging:
         root = Path(staging)
         install_dependencies(root)
-        shutil.copytree(PACKAGE, root / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for package in (PACKAGE, SHARED):
+            shutil.copytree(package, root / package.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         write_zip(root, output)
     return output
 

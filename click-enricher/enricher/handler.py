@@ -12,9 +12,11 @@ import logging
 import os
 import time
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import KinesisFirehoseEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mysfits_shared.tracing import lambda_tracer
 
 from . import SERVICE_NAME
 from .catalog import Catalog, CatalogClient
@@ -24,7 +26,7 @@ from .transform import transform
 # Outside Lambda (tests, benchmarks) Powertools switches the Tracer off by itself; in Lambda
 # it traces the invocation and each catalog call made through `requests`.
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME)
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME, patch_modules=["requests"])
+tracer = lambda_tracer(os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME)
 
 _catalog: Catalog | None = None
 

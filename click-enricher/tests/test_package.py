@@ -40,7 +40,9 @@ class Context:
     aws_request_id = "package-test"
 
 with open(event_path) as file:
-    response = handler(json.load(file), Context())
+    event = json.load(file)
+for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
+    response = handler(event, Context())
 stdlib = sys.path[1:]  # after `root`: the interpreter's own library directories
 strays = sorted(
     name for name, module in list(sys.modules.items())
@@ -111,6 +113,7 @@ def test_the_zip_holds_the_pinned_distributions_and_the_package(built):
     found = dict(re.fullmatch(r"(.+)-([^-]+)\.dist-info", info).groups() for info in dist_infos)
     assert {canonicalize_name(name): found[name] for name in found} == pins()
     assert {"enricher/__init__.py", "enricher/handler.py", "enricher/catalog.py"} <= set(names)
+    assert "mysfits_shared/tracing.py" in names  # the tracing set-up, stated once for every unit
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc") or name.startswith("bin/")]
     assert not [name for name in names if name.startswith(("boto3/", "tests/"))]
     assert zip_path.stat().st_size < 50_000_000  # Lambda's limit for a directly uploaded zip
@@ -138,3 +141,27 @@ def test_the_unzipped_package_runs_the_handler_on_its_own(built, catalog_api):
     [record] = report["response"]["records"]
     assert record["result"] == "Ok"
     assert catalog_api.switch.requests == 1
+
+
+def test_with_active_tracing_and_no_daemon_every_batch_is_answered_and_logged_about_once(built, catalog_api):
+    """As in Lambda with active tracing (the trace context set, the Tracer on) but with a daemon
+    address that does not resolve: batches still succeed, and the log says so at most once."""
+    _, _, root = built
+    command = [sys.executable, "-I", "-S", "-c", RUN_FROM_ZIP, str(root), str(EVENTS / "single-click.json"), "20"]
+    env = {
+        "CATALOG_API_URL": catalog_api.url,
+        "CATALOG_CACHE_SECONDS": "0",  # every batch calls the catalog: a traced HTTP call each time
+        "AWS_LAMBDA_FUNCTION_NAME": "click-enricher",
+        "LAMBDA_TASK_ROOT": str(root),
+        "_X_AMZN_TRACE_ID": "Root=1-5f84c7a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
+        "AWS_XRAY_DAEMON_ADDRESS": "no-such-daemon.invalid:2000",
+        "AWS_REGION": "us-east-1",
+    }
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert [record["result"] for record in report["response"]["records"]] == ["Ok"]
+    assert catalog_api.switch.requests == 20
+    assert "Traceback" not in result.stdout + result.stderr
+    about_xray = [line for line in (result.stdout + result.stderr).splitlines() if "cannot be sent" in line]
+    assert len(about_xray) <= 1

@@ -13,7 +13,8 @@ Like a stage with X-Ray tracing on, it records a segment per request (origin
 `AWS::ApiGateway::Stage`, its request and response, error/fault/throttle) and sends it to the
 X-Ray daemon (`AWS_XRAY_DAEMON_ADDRESS`); it continues the trace of a well-formed incoming
 `X-Amzn-Trace-Id` or starts one (a malformed header is never echoed), and passes the header on
-with its own segment as parent. Every request is sampled unless the caller said `Sampled=0`.
+with its own segment as parent. A request that brings a sampling decision keeps it; the others
+are sampled by the project's sampling rules (`mysfits_shared.tracing`) at `XRAY_SAMPLING_RATE`.
 
     python -m mysfits_local.gateway --definition cfn/api/mysfits-api.yaml \
         --stage-variable catalogHost=127.0.0.1:8081 --stage-variable siteOrigin=http://127.0.0.1:8080
@@ -41,7 +42,7 @@ import jsonschema
 from aiohttp import web
 
 from mysfits_shared.auth import InvalidToken, KeysUnavailable, TokenVerifier, issuer_for, token_from_header
-from mysfits_shared.tracing import TRACE_HEADER, SegmentSender, TraceHeader, new_segment_id, new_trace_root
+from mysfits_shared.tracing import TRACE_HEADER, Sampler, SegmentSender, TraceHeader, new_segment_id, new_trace_root
 
 from .apidef import (
     GATEWAY_RESPONSE_STATUS,
@@ -122,7 +123,8 @@ class Gateway:
         self._session: aiohttp.ClientSession | None = None
         self._aws_clients: dict[str, object] = {}
         self._aws_pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="aws-integration")
-        self.tracing = SegmentSender(os.environ.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000")
+        self.tracing = SegmentSender()
+        self.sampler = Sampler.from_env()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -148,7 +150,7 @@ class Gateway:
         incoming = TraceHeader.parse(request.headers.get(TRACE_HEADER))
         segment_id = new_segment_id()
         root = incoming.root if incoming else new_trace_root()
-        sampled = True if incoming is None or incoming.sampled is None else incoming.sampled
+        sampled = self.sampler.sampled(incoming, request.method, request.path)
         # The services see the gateway's segment as their parent.
         downstream = TraceHeader(root, segment_id, sampled).to_header()
         matched = self.definition.match(request.path)

@@ -51,7 +51,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from mysfits_shared.tracing import TRACE_HEADER, SegmentSender, TraceHeader, new_segment_id, new_trace_root
+from mysfits_shared.tracing import TRACE_HEADER, Sampler, SegmentSender, TraceHeader, new_segment_id, new_trace_root
 
 log = logging.getLogger("lambda")
 
@@ -202,6 +202,7 @@ class LambdaRuntime:
     def __init__(self, functions: dict[str, Function], tracing: SegmentSender | None = None):
         self.functions = functions
         self.tracing = tracing  # active tracing: where invocation segments go
+        self.sampler = Sampler.from_env()
         self._environment = threading.Lock()
         self._background: set[asyncio.Task] = set()
 
@@ -296,7 +297,7 @@ class LambdaRuntime:
                 done.set_result(outcome)
 
         segment = None
-        if self.tracing and (trace is None or trace.sampled is not False):
+        if self.tracing and self.sampler.sampled(trace):
             root = trace.root if trace else new_trace_root()
             segment = {
                 "name": function.name,
@@ -412,9 +413,7 @@ def main(argv: list[str] | None = None) -> None:
     # Powertools' Tracer switches itself on when AWS_LAMBDA_FUNCTION_NAME is set: only with
     # active tracing (a daemon to send to), as on Lambda.
     os.environ["POWERTOOLS_TRACE_DISABLED"] = "false" if args.active_tracing else "true"
-    tracing = (
-        SegmentSender(os.environ.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000") if args.active_tracing else None
-    )
+    tracing = SegmentSender() if args.active_tracing else None
     runtime = LambdaRuntime(parse_functions(args.function, args.timeout, args.memory, region), tracing)
     asyncio.run(serve(runtime, args.host, args.port))
 

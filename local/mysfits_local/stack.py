@@ -168,6 +168,8 @@ class Stack:
             # The X-Ray stand-in: segments over UDP, the X-Ray API over HTTP, on one port.
             AWS_XRAY_DAEMON_ADDRESS=f"{self.host}:{self.ports.xray}",
             AWS_ENDPOINT_URL_XRAY=self.xray_url,
+            # On one machine every request is traced (on AWS: the first each second, then 5%).
+            XRAY_SAMPLING_RATE="1",
             PYTHONUNBUFFERED="1",
         )
         if self.infra and "data" in self.infra.outputs:

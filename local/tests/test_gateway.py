@@ -98,7 +98,7 @@ def _segment(daemon) -> dict:
 
 @pytest.fixture(scope="module")
 def gateway(upstream, daemon, tmp_path_factory):
-    env = {**os.environ, "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}"}
+    env = {**os.environ, "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}", "XRAY_SAMPLING_RATE": "1"}
     service = _start_gateway(
         # Later definitions win where they overlap, so the test definition's gateway responses apply.
         [ROOT / "cfn/api/mysfits-api.yaml", HERE / "data/test-api.yaml"],

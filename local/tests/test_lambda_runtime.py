@@ -38,7 +38,7 @@ def start_runtime(log_path: Path, *extra: str, daemon: str | None = None) -> Ser
         args += ["--function", f"{name}=lambda_handlers:{name}"]
     env = {**os.environ, "AWS_REGION": REGION, "PYTHONUNBUFFERED": "1", "PYTHONPATH": handlers_path()}
     if daemon:
-        env["AWS_XRAY_DAEMON_ADDRESS"] = daemon
+        env.update(AWS_XRAY_DAEMON_ADDRESS=daemon, XRAY_SAMPLING_RATE="1")
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
     return start_service("mysfits_local.lambda_runtime", args, log_path, env=env)
 

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .tracing import DEFAULT_SAMPLING_RATE
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or has an invalid value."""
@@ -84,7 +86,7 @@ class Settings:
             cache_ttl_seconds=number("CACHE_TTL_SECONDS", 5.0),
             tracing_enabled=flag("TRACING_ENABLED", True),
             xray_daemon_address=env.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000",
-            xray_sampling_rate=number("XRAY_SAMPLING_RATE", 0.05),
+            xray_sampling_rate=number("XRAY_SAMPLING_RATE", DEFAULT_SAMPLING_RATE),
             dynamodb_timeout_seconds=number("DYNAMODB_TIMEOUT_SECONDS", 2.0, minimum=0.1),
             dynamodb_max_retries=number("DYNAMODB_MAX_RETRIES", 2, kind=int),
             on_ecs=bool(env.get("ECS_CONTAINER_METADATA_URI_V4")),

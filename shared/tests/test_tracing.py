@@ -4,8 +4,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from flask import Flask
 
+from mysfits_shared.tracing import Sampler, TraceHeader
 from mysfits_shared.web import init_app
 
 # Run in a child process: patching botocore is process-wide and must not leak into other tests.
@@ -24,24 +26,19 @@ _TRACED_APP = textwrap.dedent(
     def work(mysfit_id):
         return {"exists": Mysfit.exists()}
 
-    response = app.test_client().get("/work/m-7", headers={"X-Amzn-Trace-Id": sys.argv[1]})
-    print(response.status_code, response.headers.get("X-Amzn-Trace-Id"))
+    for _ in range(int(sys.argv[2]) if len(sys.argv) > 2 else 1):
+        headers = {"X-Amzn-Trace-Id": sys.argv[1]} if sys.argv[1] else {}
+        response = app.test_client().get("/work/m-7", headers=headers)
+        print(response.status_code, response.headers.get("X-Amzn-Trace-Id"))
     """
 )
+ROOT = "1-5f84c7a1-0123456789abcdef01234567"
+SAMPLED = f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1"
 
 
-def test_tracing_off_installs_nothing(moto_url, make_settings):
-    app = Flask(__name__)
-    init_app(app, make_settings(moto_url))
-    assert not any("xray" in repr(f).lower() for f in app.before_request_funcs.get(None, []))
-
-
-def test_tracing_sends_request_segment_with_dynamodb_subsegment_to_the_daemon(moto_url, tmp_path):
-    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    daemon.bind(("127.0.0.1", 0))
-    daemon.settimeout(10)
-    port = daemon.getsockname()[1]
-    root = "1-5f84c7a1-0123456789abcdef01234567"
+def _run_traced_app(
+    moto_url: str, daemon_address: str, *args: str, header: str = SAMPLED, **env
+) -> subprocess.CompletedProcess:
     env = {
         "PATH": "/usr/bin:/bin",
         "AWS_REGION": "us-east-1",
@@ -50,31 +47,109 @@ def test_tracing_sends_request_segment_with_dynamodb_subsegment_to_the_daemon(mo
         "AWS_ENDPOINT_URL": moto_url,
         "MYSFITS_TABLE_NAME": "MysfitsTable",
         "TRACING_ENABLED": "true",
-        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{port}",
+        "AWS_XRAY_DAEMON_ADDRESS": daemon_address,
+        **env,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", _TRACED_APP, f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return subprocess.run(
+        [sys.executable, "-c", _TRACED_APP, header, *args], env=env, capture_output=True, text=True, timeout=60
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("200 Root=" + root)
-    # One JSON line per request, leading to its trace.
-    (line,) = [json.loads(x.split(": ", 1)[1]) for x in result.stderr.splitlines() if "mysfits.request" in x]
-    assert line["traceId"] == root
-    assert (line["method"], line["path"], line["status"]) == ("GET", "/work/m-7", 200)
-    assert line["durationMs"] >= 0
 
+
+def _daemon() -> socket.socket:
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    daemon.settimeout(10)
+    return daemon
+
+
+def _received(daemon: socket.socket) -> dict:
     with daemon:
         header, _, body = daemon.recv(65536).decode().partition("\n")
     assert json.loads(header) == {"format": "json", "version": 1}
-    segment = json.loads(body)
-    assert segment["trace_id"] == root
+    return json.loads(body)
+
+
+def test_tracing_off_installs_nothing(moto_url, make_settings):
+    app = Flask(__name__)
+    init_app(app, make_settings(moto_url))
+    assert not any("xray" in repr(f).lower() for f in app.before_request_funcs.get(None, []))
+
+
+def test_tracing_sends_request_segment_with_dynamodb_subsegment_to_the_daemon(moto_url):
+    daemon = _daemon()
+    # A table no test creates: its DescribeTable is answered 400.
+    result = _run_traced_app(moto_url, f"127.0.0.1:{daemon.getsockname()[1]}", MYSFITS_TABLE_NAME="NoSuchTable")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("200 Root=" + ROOT)
+    # One JSON line per request, leading to its trace.
+    (line,) = [json.loads(x.split(": ", 1)[1]) for x in result.stderr.splitlines() if "mysfits.request" in x]
+    assert line["traceId"] == ROOT
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/work/m-7", 200)
+    assert line["durationMs"] >= 0
+
+    segment = _received(daemon)
+    assert segment["trace_id"] == ROOT
     assert segment["parent_id"] == "53995c3f42cd8ad8"
     assert segment["name"] == "traced-service"
     assert segment["http"]["response"]["status"] == 200
     assert segment["annotations"] == {"mysfitId": "m-7"}
     calls = [(s["name"], s["aws"]["operation"]) for s in segment["subsegments"]]
     assert ("dynamodb", "DescribeTable") in calls
+    # An answered 400 is an error of the call, not a fault.
+    (call,) = [s for s in segment["subsegments"] if s.get("namespace") == "aws"]
+    assert (call["http"]["response"]["status"], call["error"], call["fault"]) == (400, True, False)
+
+
+def test_a_request_without_a_trace_header_logs_the_trace_the_service_started(moto_url):
+    daemon = _daemon()
+    result = _run_traced_app(moto_url, f"127.0.0.1:{daemon.getsockname()[1]}", header="", XRAY_SAMPLING_RATE="1")
+    assert result.returncode == 0, result.stderr
+    segment = _received(daemon)
+    assert "parent_id" not in segment
+    (line,) = [json.loads(x.split(": ", 1)[1]) for x in result.stderr.splitlines() if "mysfits.request" in x]
+    assert line["traceId"] == segment["trace_id"]
+    assert result.stdout.startswith(f"200 Root={segment['trace_id']}")
+
+
+def test_a_table_call_that_gets_no_answer_is_a_fault_with_its_exception():
+    """The SDK marks only answered errors (ClientError) on its botocore subsegments; a table that
+    does not answer must be a fault too, or the trace of an outage looks healthy."""
+    daemon = _daemon()
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    result = _run_traced_app(
+        nowhere, f"127.0.0.1:{daemon.getsockname()[1]}", DYNAMODB_MAX_RETRIES="0", DYNAMODB_TIMEOUT_SECONDS="0.5"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("503 ")
+    segment = _received(daemon)
+    assert segment["fault"] is True
+    (call,) = [s for s in segment["subsegments"] if s.get("namespace") == "aws"]
+    assert call["aws"]["operation"] == "DescribeTable"
+    assert call["fault"] is True
+    assert call["cause"]["exceptions"][0]["type"] == "EndpointConnectionError"
+
+
+@pytest.mark.parametrize("address", ["no-such-daemon.invalid:2000", "127.0.0.1:9"])
+def test_with_no_daemon_every_request_is_answered_and_the_log_says_so_at_most_once(moto_url, address):
+    result = _run_traced_app(moto_url, address, "40")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n").count(f"200 Root={ROOT}") == 40
+    assert "Traceback" not in result.stderr
+    about_xray = [line for line in result.stderr.splitlines() if "X-Ray" in line and "cannot be sent" in line]
+    assert len(about_xray) <= 1
+
+
+def test_the_sampling_rules_keep_a_decision_skip_health_and_take_the_first_each_second():
+    now = [1000.0]
+    sampler = Sampler(rate=0, clock=lambda: now[0])
+    assert sampler.sampled(None, "GET", "/mysfits") is True  # the first request this second
+    assert sampler.sampled(None, "GET", "/mysfits") is False  # rate 0 for the rest
+    assert sampler.sampled(TraceHeader(ROOT, None, True), "GET", "/mysfits") is True  # a decision is kept
+    assert sampler.sampled(None, "GET", "/health") is False  # never, whatever the second
+    assert sampler.sampled(None) is False  # an invocation: the default rule, used up this second
+    now[0] += 1
+    assert sampler.sampled(None) is True
+    assert Sampler(rate=1).sampled(TraceHeader(ROOT, None, False), "GET", "/mysfits") is False
+    assert all(Sampler(rate=1).sampled(None, "PUT", "/clicks") for _ in range(50))

@@ -118,6 +118,7 @@ def test_the_table_down_is_a_fault_in_the_trace_and_in_the_service_map(stack):
     (call,) = [s for s in _subsegments(catalog) if s.get("namespace") == "aws"]
     assert call["aws"]["table_name"] == stack.outputs["data"]["MysfitsTableName"]
     assert call["end_time"] - call["start_time"] >= 1
+    assert call["fault"] is True  # no answer is a fault of the call itself, not only of the catalog
     graph = _xray(stack).get_service_graph(StartTime=time.time() - 60, EndTime=time.time() + 5)["Services"]
     (node,) = [s for s in graph if s.get("Name") == "mysfits-catalog"]
     assert node["SummaryStatistics"]["FaultStatistics"]["TotalCount"] >= 1
