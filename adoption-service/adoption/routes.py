@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
-from mysfits_shared.errors import ApiError
+from mysfits_shared.errors import checked_mysfit_id
 
 from . import actions
 from .visitors import signed_in
 
 bp = Blueprint("adoption", __name__)
-MAX_ID_LENGTH = 64
-
-
-def _checked(mysfit_id: str) -> str:
-    if len(mysfit_id) > MAX_ID_LENGTH:
-        raise ApiError(400, "BadRequest", f"mysfitId must be at most {MAX_ID_LENGTH} characters.")
-    return mysfit_id
 
 
 def _fresh(body: dict):
@@ -41,19 +34,19 @@ def health():
 @bp.post("/mysfits/<mysfit_id>/like")
 @signed_in
 def like(mysfit_id: str):
-    return _fresh(actions.like(_checked(mysfit_id), g.visitor_id))
+    return _fresh(actions.like(checked_mysfit_id(mysfit_id), g.visitor_id))
 
 
 @bp.delete("/mysfits/<mysfit_id>/like")
 @signed_in
 def unlike(mysfit_id: str):
-    return _fresh(actions.unlike(_checked(mysfit_id), g.visitor_id))
+    return _fresh(actions.unlike(checked_mysfit_id(mysfit_id), g.visitor_id))
 
 
 @bp.post("/mysfits/<mysfit_id>/adopt")
 @signed_in
 def adopt(mysfit_id: str):
-    return _fresh(actions.adopt(_checked(mysfit_id), g.visitor_id))
+    return _fresh(actions.adopt(checked_mysfit_id(mysfit_id), g.visitor_id))
 
 
 @bp.get("/me")

@@ -1,5 +1,7 @@
 """Every route and rule of the adoption service, against DynamoDB and Cognito on a moto server."""
 
+from urllib.parse import quote
+
 import pytest
 
 from adoption import create_app
@@ -120,6 +122,13 @@ def test_an_identity_header_alone_is_not_trusted(client, mysfits, visitor):
 
 def test_overlong_id_is_400(client, visitor):
     assert client.post("/mysfits/" + "x" * 65 + "/like", headers=auth(visitor)).status_code == 400
+
+
+@pytest.mark.parametrize("mysfit_id", ["..", "x?a=b", "abc\n"])
+def test_an_id_no_mysfit_can_have_is_404_and_writes_nothing(client, visitor, mysfit_id):
+    response = client.post("/mysfits/" + quote(mysfit_id, safe="") + "/like", headers=auth(visitor))
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "NotFound"
 
 
 def test_table_unreachable_is_503_and_nothing_is_written(moto_url, pool, make_settings, mysfits, visitor):

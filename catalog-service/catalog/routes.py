@@ -6,7 +6,7 @@ import json
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from mysfits_shared.errors import ApiError
+from mysfits_shared.errors import ApiError, checked_mysfit_id
 from mysfits_shared.schemas import ListQuerySchema, MysfitSchema
 
 from . import queries
@@ -16,7 +16,6 @@ bp = Blueprint("catalog", __name__)
 _query_schema = ListQuerySchema()
 _mysfit_schema = MysfitSchema()
 _mysfits_schema = MysfitSchema(many=True)
-MAX_ID_LENGTH = 64
 
 
 @bp.get("/")
@@ -61,8 +60,6 @@ def _render_listing(args: dict) -> bytes:
 
 @bp.get("/mysfits/<mysfit_id>")
 def get_mysfit(mysfit_id: str):
-    if len(mysfit_id) > MAX_ID_LENGTH:
-        raise ApiError(400, "BadRequest", f"mysfitId must be at most {MAX_ID_LENGTH} characters.")
-    response = jsonify(_mysfit_schema.dump(queries.get_mysfit(mysfit_id)))
+    response = jsonify(_mysfit_schema.dump(queries.get_mysfit(checked_mysfit_id(mysfit_id))))
     response.headers["Cache-Control"] = "no-store"  # profiles are always fresh
     return response

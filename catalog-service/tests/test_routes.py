@@ -1,5 +1,7 @@
 """Every route of the catalog service, against DynamoDB on a moto server."""
 
+from urllib.parse import quote
+
 import boto3
 import pytest
 
@@ -157,6 +159,13 @@ def test_unknown_mysfit_is_404(client):
 
 def test_overlong_id_is_400(client):
     assert client.get("/mysfits/" + "x" * 65).status_code == 400
+
+
+@pytest.mark.parametrize("mysfit_id", ["..", "x?a=b", "abc\n", "a b"])
+def test_an_id_no_mysfit_can_have_is_404_for_that_literal_id(client, mysfit_id):
+    response = client.get("/mysfits/" + quote(mysfit_id, safe=""))
+    assert response.status_code == 404
+    assert response.json["error"] == {"code": "NotFound", "message": f"No mysfit with id {mysfit_id!r}."}
 
 
 def test_unknown_route_and_method(client):

@@ -19,10 +19,11 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_firehose_event import 
     KinesisFirehoseDataTransformationResponse,
 )
 
+from mysfits_shared import ids
+
 from .catalog import Catalog, CatalogUnavailable
 
 OK, DROPPED, FAILED = "Ok", "Dropped", "ProcessingFailed"
-MAX_ID_LENGTH = 64  # the catalog API answers 400 for longer ids, so none can exist
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -52,8 +53,8 @@ def parse_click(data: bytes) -> tuple[str, str | None]:
     if not isinstance(click, dict):
         raise InvalidClick(f"not a JSON object but {type(click).__name__}")
     mysfit_id = click.get("mysfitId")
-    if not isinstance(mysfit_id, str) or not 0 < len(mysfit_id) <= MAX_ID_LENGTH:
-        raise InvalidClick(f"mysfitId must be a string of 1-{MAX_ID_LENGTH} characters, got {mysfit_id!r:.80}")
+    if not ids.is_mysfit_id(mysfit_id):
+        raise InvalidClick(f"mysfitId must be 1-{ids.MAX_LENGTH} of {ids.CHARACTERS}, got {mysfit_id!r:.80}")
     user_id = click.get("userId")
     if user_id is not None and not isinstance(user_id, str):
         raise InvalidClick(f"userId must be a string or absent, got {type(user_id).__name__}")

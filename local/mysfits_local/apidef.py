@@ -6,6 +6,7 @@ integration of each operation, stage variables, parameter mappings and gateway r
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,6 +22,22 @@ VALIDATOR = "x-amazon-apigateway-request-validator"
 GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
 ANY_METHOD = "x-amazon-apigateway-any-method"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+
+
+def _ecma_pattern(validator, pattern, instance, schema):
+    """`pattern` as JSON Schema means it (ECMA-262): `$` matches only at the very end of the
+    text, where Python's `$` also matches before a final newline ("abc\\n" would pass)."""
+    if validator.is_type(instance, "string") and not _ecma(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r:.80} does not match {pattern!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def _ecma(pattern: str) -> re.Pattern:
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+# The models' validator: draft 4, as API Gateway's, with ECMA-262 `pattern`s.
+ModelValidator = jsonschema.validators.extend(jsonschema.Draft4Validator, {"pattern": _ecma_pattern})
 
 # Default status of each gateway response type API Gateway can produce here.
 GATEWAY_RESPONSE_STATUS = {
@@ -52,7 +69,21 @@ class Route:
     _validators: dict = field(default_factory=dict, repr=False, compare=False)
 
     def operation(self, method: str) -> dict | None:
-        return self.operations.get(method.lower()) or self.operations.get(ANY_METHOD)
+        """The method's operation; `HEAD` is answered wherever `GET` is."""
+        method = method.lower()
+        found = self.operations.get(method) or self.operations.get(ANY_METHOD)
+        if found is None and method == "head":
+            found = self.operations.get("get")
+        return found
+
+    def allowed_methods(self) -> list[str]:
+        """The methods the route answers (for `Allow`), HEAD included wherever GET is."""
+        if ANY_METHOD in self.operations:
+            return [m.upper() for m in METHODS]
+        methods = {m.upper() for m in self.operations}
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
 
     def body_validator(self, method: str, content_type: str) -> jsonschema.Draft4Validator | None:
         """The validator (JSON Schema draft 4, as API Gateway models) the operation's request
@@ -60,7 +91,7 @@ class Route:
         key = (method.lower(), content_type)
         if key not in self._validators:
             schema = self._body_schema(self.operation(method), content_type)
-            self._validators[key] = jsonschema.Draft4Validator(schema) if schema is not None else None
+            self._validators[key] = ModelValidator(schema) if schema is not None else None
         return self._validators[key]
 
     def _body_schema(self, operation: dict, content_type: str) -> dict | None:

@@ -33,12 +33,14 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp
 import boto3
 import botocore.config
 import botocore.exceptions
 import jsonschema
+import yarl
 from aiohttp import web
 
 from mysfits_shared.auth import InvalidToken, KeysUnavailable, TokenVerifier, issuer_for, token_from_header
@@ -59,6 +61,12 @@ log = logging.getLogger("gateway")
 STAGE = "local"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 DEFAULT_TIMEOUT_MS = 29_000
+MAX_URL_BYTES = 8192  # a longer request line is 414
+MAX_HEADER_BYTES = 10240  # a longer header is 431
+# The error codes of the answers the stand-in gives where API Gateway has no gateway response.
+_STAND_IN_CODES = {405: "MethodNotAllowed", 414: "UriTooLong", 431: "HeadersTooLarge"}
+MAX_MESSAGE_CHARS = 512  # an error message never echoes a whole body back
+MAX_PROBLEM_CHARS = 160  # nor does one validation problem
 # Hop-by-hop headers are never forwarded (RFC 9110 section 7.6.1), nor lengths we recompute.
 _HOP_BY_HOP = {
     "connection",
@@ -77,11 +85,21 @@ _HOP_BY_HOP = {
 class GatewayError(Exception):
     """An error API Gateway answers itself, by gateway response type."""
 
-    def __init__(self, response_type: str, message: str, context: dict[str, str] | None = None):
+    def __init__(
+        self,
+        response_type: str,
+        message: str,
+        context: dict[str, str] | None = None,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.response_type = response_type
-        self.message = message
-        self.context = context or {}
+        self.message = message[:MAX_MESSAGE_CHARS]
+        self.context = {name: value[:MAX_MESSAGE_CHARS] for name, value in (context or {}).items()}
+        self.status = status  # answers the stand-in gives where API Gateway has no response type
+        self.headers = headers or {}
 
 
 def cognito_verifiers(
@@ -127,8 +145,13 @@ class Gateway:
         self.sampler = Sampler.from_env()
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app = web.Application(
+            client_max_size=MAX_BODY_BYTES,
+            handler_args={"max_line_size": MAX_URL_BYTES, "max_field_size": MAX_HEADER_BYTES},
+        )
         app.router.add_route("*", "/{tail:.*}", self.handle)
+        app.on_response_prepare.append(_no_banner)
+        _answer_unparsable_requests(self)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
         return app
@@ -198,16 +221,24 @@ class Gateway:
         return segment
 
     async def _dispatch(self, request: web.Request, matched, trace_id: str) -> web.StreamResponse:
-        operation = matched[0].operation(request.method) if matched else None
-        if operation is None:
+        if not matched:
             raise GatewayError("MISSING_AUTHENTICATION_TOKEN", f"No such route: {request.method} {request.path}")
+        operation = matched[0].operation(request.method)
+        if operation is None:
+            allowed = ", ".join(matched[0].allowed_methods())
+            raise GatewayError(
+                "METHOD_NOT_ALLOWED",
+                f"{request.method} is not allowed here; allowed: {allowed}.",
+                status=405,
+                headers={"Allow": allowed},
+            )
         claims = await self._authorize(operation, request)
         integration = operation.get(INTEGRATION)
         kind = (integration or {}).get("type", "").lower()
         if kind == "mock":
             return self._mock(integration, request)
         if kind == "http_proxy":
-            return await self._http_proxy(integration, matched[1], request, trace_id, claims)
+            return await self._http_proxy(integration, matched, request, trace_id, claims)
         if kind == "aws":
             return await self._aws(integration, matched[0], matched[1], request)
         raise GatewayError("API_CONFIGURATION_ERROR", "This route has no integration the gateway can run.")
@@ -239,10 +270,8 @@ class Gateway:
                 response.headers[target.removeprefix("method.response.header.")] = value
         return response
 
-    async def _http_proxy(
-        self, integration: dict, path_params: dict, request: web.Request, trace_id: str, claims: dict | None
-    ):
-        url = self._integration_url(integration, path_params)
+    async def _http_proxy(self, integration: dict, matched, request: web.Request, trace_id: str, claims: dict | None):
+        url = self._integration_url(integration, *matched)
         if request.query_string:
             url += "?" + request.query_string
         try:
@@ -265,7 +294,7 @@ class Gateway:
         try:
             async with self._session.request(
                 request.method if method == "ANY" else method,
-                url,
+                yarl.URL(url, encoded=True),  # as built: re-encoded parameters stay what they are
                 headers=headers,
                 data=body or None,
                 timeout=timeout,
@@ -274,7 +303,7 @@ class Gateway:
                 payload = await upstream.read()
                 response = web.Response(status=upstream.status, body=payload)
                 for name, value in upstream.headers.items():
-                    if name.lower() not in _HOP_BY_HOP:
+                    if name.lower() not in _HOP_BY_HOP and name.lower() != "server":
                         response.headers.add(name, value)
                 return response
         except TimeoutError:
@@ -327,8 +356,13 @@ class Gateway:
             document = json.loads(body)
         except ValueError:
             raise self._invalid_body("[the body is not valid JSON]") from None
+        except RecursionError:
+            raise self._invalid_body("[the body is nested too deeply]") from None
         errors = validator.iter_errors(document)
-        problems = sorted(f"{'/'.join(map(str, e.absolute_path)) or 'body'}: {e.message}" for e in errors)
+        problems = sorted(
+            f"{'/'.join(map(str, e.absolute_path))[:MAX_PROBLEM_CHARS] or 'body'}: {e.message[:MAX_PROBLEM_CHARS]}"
+            for e in errors
+        )
         if problems:
             raise self._invalid_body("[" + "; ".join(problems[:5]) + "]")
 
@@ -416,24 +450,25 @@ class Gateway:
                 response.headers[target.removeprefix("method.response.header.")] = value
         return response
 
-    def _integration_url(self, integration: dict, path_params: dict) -> str:
+    def _integration_url(self, integration: dict, route, path_params: dict) -> str:
         try:
             url = substitute_stage_variables(integration["uri"], self.stage_variables)
         except KeyError as error:
             raise GatewayError("API_CONFIGURATION_ERROR", f"Stage configuration error: {error}") from None
         for target, source in integration.get("requestParameters", {}).items():
             if target.startswith("integration.request.path.") and source.startswith("method.request.path."):
-                value = path_params.get(source.removeprefix("method.request.path."), "")
+                name = source.removeprefix("method.request.path.")
+                value = _path_value(path_params.get(name, ""), greedy="{" + name + "+}" in route.template)
                 url = url.replace("{" + target.removeprefix("integration.request.path.") + "}", value)
         return url
 
     def _gateway_response(self, error: GatewayError, request: web.Request, request_id: str) -> web.Response:
         """Answer like API Gateway: the type's gateway response, else DEFAULT_4XX/5XX."""
-        status = GATEWAY_RESPONSE_STATUS.get(error.response_type, 500)
+        status = error.status or GATEWAY_RESPONSE_STATUS.get(error.response_type, 500)
         responses = self.definition.gateway_responses
         default = responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX", {})
         specific = responses.get(error.response_type, {})
-        status = int(specific.get("statusCode", status))
+        status = error.status or int(specific.get("statusCode", status))
         parameters = specific.get("responseParameters", default.get("responseParameters", {}))
         templates = specific.get("responseTemplates", default.get("responseTemplates", {}))
         context = {
@@ -444,15 +479,61 @@ class Gateway:
             "path": request.path,
         }
         template = templates.get("application/json", '{"message": $context.error.messageString}')
+        if error.status:  # an answer API Gateway has no response type for: the project's format
+            code = _STAND_IN_CODES.get(error.status, "BadRequest" if error.status < 500 else "GatewayError")
+            template = json.dumps({"error": {"code": code, "message": "MESSAGE"}}).replace(
+                '"MESSAGE"', "$context.error.messageString"
+            )
         response = web.Response(
             status=status, text=render_context_template(template, context), content_type="application/json"
         )
         response.headers["x-amzn-ErrorType"] = error.response_type
+        response.headers.update(error.headers)
         for target, source in parameters.items():
             value = mapping_value(source, self.stage_variables, request.headers)
             if value is not None:
                 response.headers[target.removeprefix("gatewayresponse.header.")] = value
         return response
+
+
+async def _no_banner(_request: web.Request, response: web.StreamResponse) -> None:
+    """No server software or version in any answer (nor the backend's)."""
+    response.headers["Server"] = "mysfits-api"
+
+
+def _answer_unparsable_requests(gateway: Gateway) -> None:
+    """Requests aiohttp cannot parse (a newline in the path, a request line or header over the
+    limits, bad header characters) get the gateway's JSON error with CORS headers, 414/431 for
+    the sizes, and one log line each; aiohttp's own answer is text with a traceback in the log.
+    It has no hook for this, so its error handler is replaced (pinned: local/tests/test_gateway.py).
+    """
+    from aiohttp import http_exceptions, web_protocol
+
+    def handle_error(handler, request, status=500, exc=None, message=None):
+        if request.writer.output_size > 0:
+            raise ConnectionError("the answer was already being sent")
+        if isinstance(exc, http_exceptions.LineTooLong):
+            status = 414 if exc.args[1] == MAX_URL_BYTES else 431
+        reason = str(exc or message or "the request cannot be read")
+        log.warning("refused a request from %s it cannot read (%s): %.200s", request.remote, status, reason)
+        error = GatewayError(
+            "BAD_REQUEST_PARAMETERS" if status < 500 else "DEFAULT_5XX",
+            "The request is too long." if status in (414, 431) else "The request is not valid HTTP.",
+            status=status,
+        )
+        response = gateway._gateway_response(error, request, str(uuid.uuid4()))
+        response.force_close()
+        return response
+
+    web_protocol.RequestHandler.handle_error = handle_error
+
+
+def _path_value(value: str, greedy: bool) -> str:
+    """A decoded path parameter re-encoded for the backend URL: every reserved character, and
+    `.`/`..` segments too, so a parameter can never climb out of its route or add a query. A
+    greedy parameter (`{proxy+}`) keeps its slashes, each of its segments encoded alike."""
+    segments = value.split("/") if greedy else [value]
+    return "/".join(s.replace(".", "%2E") if s in (".", "..") else quote(s, safe="") for s in segments)
 
 
 def _from_wire(shape, value):

@@ -106,6 +106,9 @@ BAD_BODIES = {
     "mysfitId with odd characters": json.dumps({"mysfitId": 'a"b<script>'}),
     "userId too long": json.dumps({"mysfitId": "abc", "userId": "u" * 129}),
     "another property": json.dumps({"mysfitId": "abc", "admin": True}),
+    "mysfitId with a final newline": json.dumps({"mysfitId": "abc\n"}),  # `$` is the very end
+    "nested a thousand deep": "[" * 1000,
+    "a big invalid id": json.dumps({"mysfitId": "!" * 1_000_000}),
 }
 
 
@@ -118,6 +121,7 @@ def test_a_malformed_click_is_400_and_never_reaches_the_stream(gateway, stream, 
     error = response.json()["error"]
     assert error["code"] == "BadRequest"
     assert error["message"].startswith("Invalid click: [")
+    assert len(error["message"]) <= 600  # never the body echoed back
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert len(records()) == before
 

@@ -206,7 +206,71 @@ def test_unknown_route_and_method(gateway):
     response = requests.get(f"{gateway}/nope", timeout=5)
     assert response.status_code == 404
     assert response.json() == {"error": {"code": "NotFound", "message": "No such route: GET /nope"}}
-    assert requests.delete(f"{gateway}/mysfits", timeout=5).status_code == 404
+    wrong = requests.delete(f"{gateway}/mysfits", timeout=5)
+    assert wrong.status_code == 405
+    assert wrong.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert wrong.headers["Access-Control-Allow-Origin"] == "http://site.test"
+    assert wrong.json() == {
+        "error": {"code": "MethodNotAllowed", "message": "DELETE is not allowed here; allowed: GET, HEAD, OPTIONS."}
+    }
+
+
+def test_head_is_answered_wherever_get_is(gateway):
+    head = requests.head(f"{gateway}/slow", timeout=5)
+    assert head.status_code == 504  # as GET: the slow route times out, the status is the same
+    assert head.content == b""
+
+
+@pytest.mark.parametrize(
+    ("path", "forwarded"),
+    [
+        ("/echo/%2e%2e", "/echo/%2E%2E"),  # not the upstream's /
+        ("/echo/x%3Fa=b", "/echo/x%3Fa%3Db"),  # not a query string
+        ("/echo/a/%2e%2e/b", "/echo/a/%2E%2E/b"),  # a greedy parameter keeps its slashes only
+        ("/mysfits/%2e%2e", "/mysfits/%2E%2E"),  # the catalog's route, whose backend is the upstream here
+        ("/mysfits/x%3Fa=b", "/mysfits/x%3Fa%3Db"),
+    ],
+)
+def test_path_parameters_are_re_encoded_for_the_backend(gateway, path, forwarded):
+    response = requests.get(f"{gateway}{path}", timeout=5)
+    assert response.status_code == 201
+    assert response.json()["path"] == forwarded
+
+
+def _raw(gateway: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes no HTTP client would; the status, headers and body of the answer."""
+    host, port = gateway.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GET /echo/a\nb HTTP/1.1\r\nHost: x\r\n\r\n", 400, "BadRequest"),
+        (b"GET /echo/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "UriTooLong"),
+        (b"GET /echo/a HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 11000 + b"\r\n\r\n", 431, "HeadersTooLarge"),
+        (b"GET /echo/a HTTP/1.1\r\nHost: x\r\nBad Header\x01: y\r\n\r\n", 400, "BadRequest"),
+    ],
+)
+def test_requests_that_cannot_be_parsed_get_the_json_error_with_cors(gateway, request_bytes, status, code):
+    got, headers, body = _raw(gateway, request_bytes + b"")
+    assert got == status
+    assert headers["Content-Type"].startswith("application/json")
+    assert headers["Access-Control-Allow-Origin"] == "http://site.test"
+    assert json.loads(body)["error"]["code"] == code
+
+
+def test_no_answer_names_server_software(gateway):
+    for response in (requests.get(f"{gateway}/echo/a", timeout=5), requests.get(f"{gateway}/nope", timeout=5)):
+        assert response.headers.get("Server") == "mysfits-api"
 
 
 def test_missing_stage_variable_is_a_configuration_error(gateway):

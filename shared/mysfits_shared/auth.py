@@ -100,6 +100,8 @@ class TokenVerifier:
             raise InvalidToken(f"The token is not valid: {error}.") from None
         if claims["token_use"] != "id":  # noqa: S105 - a claim value, not a password
             raise InvalidToken("An ID token is required, not an access token.")
+        if not str(claims["sub"]).strip():
+            raise InvalidToken("The token names no visitor (its subject is empty).")
         if self.audience is not None and claims.get("aud") != self.audience:
             raise InvalidToken("The token was issued to another client.")
         return claims

@@ -14,6 +14,8 @@ from marshmallow import ValidationError
 from pynamodb.exceptions import PynamoDBConnectionError, TableDoesNotExist
 from werkzeug.exceptions import HTTPException
 
+from . import ids
+
 log = logging.getLogger(__name__)
 
 # Status code -> error code for HTTP errors raised by Flask/werkzeug itself.
@@ -94,3 +96,13 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         log.exception("unhandled error")
         return error_response(500, "InternalError", "Something went wrong on our side.")
+
+
+def checked_mysfit_id(mysfit_id: str) -> str:
+    """The id from a route, or the error for it: 400 when over-long (as the definitions say);
+    404 when it has characters no mysfit id has (no such mysfit, without reading the table)."""
+    if len(mysfit_id) > ids.MAX_LENGTH:
+        raise ApiError(400, "BadRequest", f"mysfitId must be at most {ids.MAX_LENGTH} characters.")
+    if not ids.is_mysfit_id(mysfit_id):
+        raise ApiError(404, "NotFound", f"No mysfit with id {mysfit_id!r:.80}.")
+    return mysfit_id

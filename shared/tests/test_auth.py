@@ -94,6 +94,8 @@ def test_forged_key_ids_cannot_force_a_download_per_request(key):
         ({"aud": "other"}, "issued to another client"),
         ({"iss": "https://cognito-idp.us-east-1.amazonaws.com/other"}, "another user pool"),
         ({"token_use": "access"}, "ID token is required"),
+        ({"sub": ""}, "subject is empty"),
+        ({"sub": "   "}, "subject is empty"),
     ],
 )
 def test_wrong_claims_are_refused(key, changes, message):

@@ -229,3 +229,30 @@ def test_a_failing_image_rolls_back_by_itself(unit):
     (task,) = _resources(_template(unit), "AWS::ECS::TaskDefinition").values()
     service_container = next(c for c in task["Properties"]["ContainerDefinitions"] if c.get("PortMappings"))
     assert "/health" in json.dumps(service_container["HealthCheck"])
+
+
+def _mysfit_id_schemas(node, found: list[dict]) -> list[dict]:
+    """Every schema of a `mysfitId` (a path parameter or a model property) in a definition."""
+    if isinstance(node, dict):
+        if node.get("name") == "mysfitId" and "schema" in node:
+            found.append(node["schema"])
+        if isinstance(node.get("properties"), dict) and "mysfitId" in node["properties"]:
+            found.append(node["properties"]["mysfitId"])
+        for value in node.values():
+            _mysfit_id_schemas(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _mysfit_id_schemas(value, found)
+    return found
+
+
+@pytest.mark.parametrize("path", ["cfn/api/mysfits-api.yaml", "click-ingest/clicks-api.yaml"])
+def test_every_mysfit_id_in_the_definitions_is_the_shared_id_rule(path):
+    from mysfits_shared import ids
+
+    # The schemas that state a rule (requests); responses only say it is a string.
+    schemas = [s for s in _mysfit_id_schemas(templates.load(ROOT / path), []) if "maxLength" in s or "pattern" in s]
+    assert schemas, f"{path} states no mysfitId rule"
+    for schema in schemas:
+        assert schema["maxLength"] == ids.MAX_LENGTH
+        assert schema.get("pattern", ids.PATTERN) == ids.PATTERN
