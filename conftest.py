@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -177,10 +178,19 @@ def pool(moto_url) -> Pool:
     return create_pool(moto_url)
 
 
-def forge_token(claims: dict, signed_by_pool: bool = True) -> str:
-    """An RS256 token with `claims`, signed with moto's pool key or with a stranger's key."""
-    if signed_by_pool:
-        key = jwk.RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
+def moto_bundled_key() -> jwk.RSAKey:
+    """The key pair that ships inside moto: a token it signs must never be accepted by a stack."""
+    return jwk.RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
+
+
+def stack_signing_key(run_dir: Path) -> jwk.RSAKey:
+    """The key pair a running stack's user pools sign with (kept under its run directory)."""
+    return jwk.RSAKey.import_key(json.loads((run_dir / "cognito-signing-key.json").read_text()))
+
+
+def forge_token(claims: dict, key: jwk.RSAKey | None = None) -> str:
+    """An RS256 token with `claims`, signed with `key` (a stack's or moto's) or a stranger's key."""
+    if key is not None:
         return jose_jwt.encode({"kid": "dummy", "alg": "RS256"}, claims, key)
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "dummy"})

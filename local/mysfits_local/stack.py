@@ -192,7 +192,11 @@ class Stack:
 
         self._spawn("xray", [python, "-m", "mysfits_local.xray", "--host", self.host, "--port", str(self.ports.xray)])
         self._wait_until("xray", lambda: _answers(self.xray_url))
-        self._spawn("aws", [python, "-m", "mysfits_local.aws", "-H", self.host, "-p", str(self.ports.aws)])
+        self._spawn(
+            "aws",
+            [python, "-m", "mysfits_local.aws", "-H", self.host, "-p", str(self.ports.aws),
+             "--signing-key", str(self.run_dir / "cognito-signing-key.json")],
+        )  # fmt: skip
         self._wait_until("aws", lambda: requests.get(f"{self.aws_url}/moto-api/", timeout=2).ok)
 
         self.infra = LocalInfra(self.aws_url)

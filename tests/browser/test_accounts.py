@@ -11,7 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from conftest import forge_token
+from conftest import forge_token, stack_signing_key
 
 from .conftest import log_in_with_tokens
 
@@ -118,7 +118,8 @@ def test_an_expired_session_is_refreshed_silently(stack, stack_pool, page):
             "auth_time": now - 7200,
             "exp": now - 3600,
             "email": visitor["email"],
-        }
+        },
+        stack_signing_key(stack.run_dir),
     )
     _log_in_with_tokens(page, stack, visitor, id_token=expired)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import forge_token
+from conftest import forge_token, moto_bundled_key, stack_signing_key
 
 pytestmark = pytest.mark.integration
 
@@ -37,17 +37,20 @@ def _claims(pool, visitor, **changes) -> dict:
     return claims
 
 
-def _bad_tokens(pool, visitor) -> dict[str, str | None]:
+def _bad_tokens(pool, visitor, key) -> dict[str, str | None]:
     now = int(time.time())
     return {
         "no token": None,
         "malformed": "not-a-jwt",
-        "signed by another key": forge_token(_claims(pool, visitor), signed_by_pool=False),
-        "expired": forge_token(_claims(pool, visitor, iat=now - 7200, exp=now - 3600)),
-        "wrong audience": forge_token(_claims(pool, visitor, aud="some-other-client")),
+        "signed by another key": forge_token(_claims(pool, visitor)),
+        # Anyone has the key that ships inside moto: the stack signs with its own.
+        "signed with moto's bundled key": forge_token(_claims(pool, visitor), moto_bundled_key()),
+        "expired": forge_token(_claims(pool, visitor, iat=now - 7200, exp=now - 3600), key),
+        "wrong audience": forge_token(_claims(pool, visitor, aud="some-other-client"), key),
         "wrong issuer": forge_token(
-            _claims(pool, visitor, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other")
+            _claims(pool, visitor, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"), key
         ),
+        "no subject": forge_token(_claims(pool, visitor, sub=""), key),
         "access token instead of ID token": visitor["access"],
     }
 
@@ -56,10 +59,11 @@ def _bad_tokens(pool, visitor) -> dict[str, str | None]:
 def test_every_bad_token_is_401_and_writes_nothing(stack, stack_pool, victim, via):
     base = stack.api_url if via == "gateway" else stack.adoption_url
     # Sanity: the pool's key really signs tokens the service accepts (so 401s below are about the claims).
-    good = forge_token(_claims(stack_pool, victim))
+    key = stack_signing_key(stack.run_dir)
+    good = forge_token(_claims(stack_pool, victim), key)
     assert requests.get(f"{base}/me", headers={"Authorization": good}, timeout=10).status_code == 200
 
-    for name, token in _bad_tokens(stack_pool, victim).items():
+    for name, token in _bad_tokens(stack_pool, victim, key).items():
         headers = {} if token is None else {"Authorization": token}
         for method, path in (("post", "like"), ("post", "adopt"), ("delete", "like")):
             response = requests.request(method, f"{base}/mysfits/{TARGET}/{path}", headers=headers, timeout=10)
