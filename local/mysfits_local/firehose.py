@@ -32,6 +32,11 @@ What it does with records, as Firehose does:
   Firehose's JSON error documents, one per line, under the evaluated `ErrorOutputPrefix`
   (`processing-failed`). `Dropped` records are not written. An S3 failure is retried with
   backoff until it succeeds: accepted data is never thrown away, not even by DeleteDeliveryStream.
+* Durability (`--data-dir DIR`): a record is written to its stream's journal before it is
+  acknowledged, and a delivery is marked done there once S3 has it. A stand-in killed outright
+  (SIGKILL, a crash) restarts with the same DIR, recreates its streams and delivers every
+  acknowledged record not yet marked done (at least once: one written just before the crash
+  may be written again, as Firehose may). Without DIR, records are kept in memory only.
 * Shutdown (SIGTERM / SIGINT): stop accepting, deliver every buffer and wait for deliveries in
   flight, then exit 0. A second signal gives up at once (exit 1) and says what was not delivered.
 
@@ -48,6 +53,7 @@ import contextlib
 import copy
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -60,6 +66,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 
 import boto3
 from aiohttp import web
@@ -390,6 +397,68 @@ class Record:
     arrival: float  # monotonic, for the buffering interval
 
 
+class Journal:
+    """A stream's accepted records on disk from before their acknowledgement until delivered.
+
+    `<name>.stream.json` holds the stream's CreateDeliveryStream request (and whether it was
+    deleted); `<name>.journal` a JSON line per accepted record and one per finished delivery
+    (`{"done": [ids]}`). Each acknowledgement's records go in one write(2), so a process that
+    dies after answering has handed them to the kernel. Rewritten to what is still pending once
+    it outgrows COMPACT_BYTES.
+    """
+
+    COMPACT_BYTES = 16 * MIB
+
+    def __init__(self, directory: Path, name: str):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.definition_path = directory / f"{name}.stream.json"
+        self.path = directory / f"{name}.journal"
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def save_definition(self, body: dict, deleted: bool = False) -> None:
+        temporary = self.definition_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"request": body, "deleted": deleted}))
+        temporary.replace(self.definition_path)
+
+    def accepted(self, records: list[Record]) -> None:
+        lines = "".join(
+            json.dumps({"i": r.record_id, "t": r.arrival_ms, "d": base64.b64encode(r.data).decode()}) + "\n"
+            for r in records
+        )
+        os.write(self._fd, lines.encode())
+
+    def delivered(self, records: list[Record], pending: deque[Record]) -> None:
+        os.write(self._fd, (json.dumps({"done": [r.record_id for r in records]}) + "\n").encode())
+        if os.fstat(self._fd).st_size > self.COMPACT_BYTES:
+            temporary = self.path.with_suffix(".tmp")
+            os.close(self._fd)
+            self._fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+            self.accepted(list(pending))
+            temporary.replace(self.path)
+
+    def pending(self) -> list[Record]:
+        """The records accepted and not yet delivered, in arrival order."""
+        records: dict[str, Record] = {}
+        with open(self.path, "rb") as file:
+            for line in file:
+                try:
+                    entry = json.loads(line)
+                except ValueError:  # the last line of a write cut short by the crash
+                    continue
+                if "done" in entry:
+                    for record_id in entry["done"]:
+                        records.pop(record_id, None)
+                else:
+                    # Due at once: what waited through a crash is delivered first thing after it.
+                    records[entry["i"]] = Record(entry["i"], base64.b64decode(entry["d"]), entry["t"], -math.inf)
+        return list(records.values())
+
+    def remove(self) -> None:
+        os.close(self._fd)
+        self.path.unlink(missing_ok=True)
+        self.definition_path.unlink(missing_ok=True)
+
+
 @dataclass
 class Stats:
     received: int = 0
@@ -418,6 +487,7 @@ class Stream:
     stats: Stats = field(default_factory=Stats)
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # something to look at
     closing: bool = False
+    journal: Journal | None = None
     _sequence: int = 0
 
     def new_record_id(self) -> str:
@@ -557,6 +627,7 @@ class Firehose:
         retry_backoff: float = 0.2,
         s3_backoff_cap: float = 5.0,
         workers: int = 16,
+        data_dir: Path | None = None,
     ):
         self.region = region
         self.lambda_client = lambda_client
@@ -564,6 +635,7 @@ class Firehose:
         self.max_buffer_bytes = max_buffer_bytes
         self.retry_backoff = retry_backoff
         self.s3_backoff_cap = s3_backoff_cap
+        self.data_dir = data_dir
         self.streams: dict[str, Stream] = {}
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="firehose")
         self._pumps: set[asyncio.Task] = set()
@@ -658,6 +730,9 @@ class Firehose:
         stream = Stream(
             name, arn, destination, body.get("DeliveryStreamEncryptionConfigurationInput"), body.get("Tags") or []
         )
+        if self.data_dir is not None:
+            stream.journal = Journal(self.data_dir, name)
+            stream.journal.save_definition(body)
         self.streams[name] = stream
         pump = asyncio.get_running_loop().create_task(self._pump(stream), name=f"firehose-{name}")
         self._pumps.add(pump)
@@ -683,8 +758,29 @@ class Firehose:
         # Unlike AWS, what the stream still buffers is delivered, in the background.
         stream.closing = True
         stream.wake.set()
+        if stream.journal:
+            stream.journal.save_definition(json.loads(stream.journal.definition_path.read_text())["request"], True)
         log.info("deleted stream %s (%d buffered records still delivered)", stream.name, len(stream.buffer))
         return {}
+
+    def restore(self) -> None:
+        """Recreate the streams of `data_dir` and buffer what they had accepted and not delivered."""
+        if self.data_dir is None or not self.data_dir.exists():
+            return
+        for path in sorted(self.data_dir.glob("*.stream.json")):
+            saved = json.loads(path.read_text())
+            self.create_delivery_stream(saved["request"])
+            stream = self.streams[self._name(saved["request"])]
+            pending = stream.journal.pending()
+            stream.buffer.extend(pending)
+            stream.buffer_bytes = sum(len(r.data) for r in pending)
+            stream.stats.received = len(pending)
+            if saved["deleted"]:
+                del self.streams[stream.name]
+                stream.closing = True
+                stream.journal.save_definition(saved["request"], deleted=True)
+            stream.wake.set()
+            log.info("restored stream %s with %d accepted records not yet delivered", stream.name, len(pending))
 
     # -- data plane -------------------------------------------------------------------
     @staticmethod
@@ -699,8 +795,8 @@ class Firehose:
             raise constraint(None, f"{where}.data", f"Member must have length less than or equal to {MAX_RECORD_BYTES}")
         return data
 
-    def _accept(self, stream: Stream, data: bytes) -> str | None:
-        """Buffer one record; its id, or None when the stream's buffer is full (throttled)."""
+    def _accept(self, stream: Stream, data: bytes) -> Record | None:
+        """Buffer one record (journal it before answering); None when the buffer is full (throttled)."""
         if not self._accepting or stream.closing:
             return None
         if stream.buffer_bytes + len(data) > self.max_buffer_bytes:
@@ -711,15 +807,17 @@ class Firehose:
         stream.buffer_bytes += len(data)
         stream.stats.received += 1
         stream.wake.set()
-        return record.record_id
+        return record
 
     def put_record(self, body: dict) -> dict:
         stream = self._stream(body)
         data = self._data(body.get("Record"), "record")
-        record_id = self._accept(stream, data)
-        if record_id is None:
+        record = self._accept(stream, data)
+        if record is None:
             raise FirehoseError("ServiceUnavailableException", "Slow down.", status=503)
-        return {"RecordId": record_id, "Encrypted": False}
+        if stream.journal:
+            stream.journal.accepted([record])
+        return {"RecordId": record.record_id, "Encrypted": False}
 
     def put_record_batch(self, body: dict) -> dict:
         stream = self._stream(body)
@@ -731,13 +829,16 @@ class Firehose:
         datas = [self._data(record, f"records.{i + 1}.member") for i, record in enumerate(records)]
         if sum(map(len, datas)) > MAX_BATCH_BYTES:
             raise invalid(f"Records size exceeds {MAX_BATCH_BYTES // MIB} MiB limit")
-        responses = []
+        responses, accepted = [], []
         for data in datas:
-            record_id = self._accept(stream, data)
-            if record_id is None:
+            record = self._accept(stream, data)
+            if record is None:
                 responses.append({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."})
             else:
-                responses.append({"RecordId": record_id})
+                responses.append({"RecordId": record.record_id})
+                accepted.append(record)
+        if stream.journal and accepted:
+            stream.journal.accepted(accepted)
         failed = sum("ErrorCode" in r for r in responses)
         return {"FailedPutCount": failed, "Encrypted": False, "RequestResponses": responses}
 
@@ -748,6 +849,8 @@ class Firehose:
         while True:
             if not stream.buffer:
                 if stream.closing:
+                    if stream.journal and stream.name not in self.streams:  # deleted and delivered
+                        stream.journal.remove()
                     return
                 stream.wake.clear()
                 await stream.wake.wait()
@@ -762,6 +865,8 @@ class Firehose:
                 stream.stats.in_flight = len(batch)
                 try:
                     await self._deliver(stream, batch)
+                    if stream.journal:
+                        stream.journal.delivered(batch, stream.buffer)
                 except Exception:
                     # Never lose accepted records to a bug: put them back and try again later.
                     log.exception("stream %s: delivery of %d records failed; retrying", stream.name, len(batch))
@@ -959,6 +1064,7 @@ def make_clients(region: str) -> tuple:
 
 
 async def serve(firehose: Firehose, host: str, port: int) -> int:
+    firehose.restore()
     runner = web.AppRunner(firehose.app(), access_log=None, shutdown_timeout=10.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -1000,6 +1106,9 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_MAX_BUFFER_MB,
         help="per stream; records past it are throttled with ServiceUnavailableException",
     )
+    parser.add_argument(
+        "--data-dir", type=Path, help="where accepted records are journalled until delivered (kept across restarts)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
@@ -1011,6 +1120,7 @@ def main(argv: list[str] | None = None) -> None:
         s3,
         max_buffer_bytes=int(args.max_buffer_mb * MIB),
         retry_backoff=args.retry_backoff,
+        data_dir=args.data_dir,
     )
     sys.exit(asyncio.run(serve(firehose, args.host, args.port)))
 

@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -303,11 +304,13 @@ class Stack:
         """The Firehose stand-in, the click pipeline's stack (bucket, stream, enricher), and the
         enricher in the Lambda stand-in, run as the stack configures it."""
         python = sys.executable
-        self._spawn(
-            "firehose",
-            [python, "-m", "mysfits_local.firehose", "--host", self.host, "--port", str(self.ports.firehose)],
-            stop_timeout=FLUSH_TIMEOUT,
-        )
+        # The stand-in journals what it accepts until S3 has it, so a restarted stand-in delivers it.
+        # A new stack starts a new embedded AWS (its streams and buckets are gone), so a previous
+        # run's journal is too.
+        journal = self.run_dir / "firehose"
+        shutil.rmtree(journal, ignore_errors=True)
+        command = [python, "-m", "mysfits_local.firehose", "--host", self.host, "--port", str(self.ports.firehose)]
+        self._spawn("firehose", [*command, "--data-dir", str(journal)], stop_timeout=FLUSH_TIMEOUT)
         self._wait_until("firehose", lambda: _answers(self.firehose_url))
         clicks = self._deploy(
             "clicks",

@@ -13,6 +13,7 @@ import re
 import signal
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from conftest import Service, start_service
 
@@ -82,11 +83,11 @@ def firehose_env(aws_env, lambda_runtime) -> dict:
     return {**aws_env, "AWS_ENDPOINT_URL_LAMBDA": lambda_runtime.url}
 
 
-def start_firehose(env: dict, log_path: Path) -> Service:
+def start_firehose(env: dict, log_path: Path, *extra: str, port: int = 0) -> Service:
     # Short retry backoff keeps failing invocations fast; a small per-stream buffer limit lets
     # a test reach the throttling path with a few large records.
-    args = ["--retry-backoff", "0.02", "--max-buffer-mb", "4"]
-    return start_service("mysfits_local.firehose", args, log_path, env=env)
+    args = ["--retry-backoff", "0.02", "--max-buffer-mb", "4", *extra]
+    return start_service("mysfits_local.firehose", args, log_path, env=env, port=port)
 
 
 @pytest.fixture(scope="module")
@@ -664,3 +665,51 @@ def test_a_second_signal_gives_up_on_records_s3_will_not_take(firehose_env, tmp_
         client.close()
         service.stop(signal.SIGKILL)
     assert "exiting now, 1 records not delivered" in service.log()
+
+
+def test_killed_under_load_every_acknowledged_record_is_delivered_after_a_restart(firehose_env, s3, tmp_path):
+    """SIGKILL while clients put: each record answered with an id reaches S3 once restarted."""
+    data_dir = tmp_path / "journal"
+    service = start_firehose(firehose_env, tmp_path / "before.log", "--data-dir", str(data_dir))
+    port = int(service.url.rsplit(":", 1)[1])
+    name = unique("crash")
+    acknowledged: list[bytes] = []
+    client = boto3.client(
+        "firehose", endpoint_url=service.url, region_name=REGION, config=Config(retries={"total_max_attempts": 1})
+    )
+    # Buffered for a minute: without the journal, a kill loses every record.
+    create(client, name, destination(name, interval=60, size=128, ProcessingConfiguration=processing("uppercase")))
+
+    def load(worker: int) -> None:
+        for n in range(10_000):
+            batch = [f"w{worker}-{n}-{i};".encode() for i in range(5)]
+            try:
+                put(client, name, *batch)
+            except (ClientError, BotoCoreError):
+                return  # the stand-in is gone
+            acknowledged.extend(batch)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(load, worker) for worker in range(4)]
+        while len(acknowledged) < 2_000:
+            time.sleep(0.01)
+        service.process.kill()
+        for future in futures:
+            future.result()
+    service.process.wait(10)
+    client.close()
+
+    again = start_firehose(firehose_env, tmp_path / "after.log", "--data-dir", str(data_dir), port=port)
+    try:
+        deadline = time.monotonic() + 30
+        delivered = b""
+        while True:
+            delivered = b"".join(objects(s3, f"{name}/").values())
+            if all(record.upper() in delivered for record in acknowledged) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        missing = [record for record in acknowledged if record.upper() not in delivered]
+        assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged records lost, e.g. {missing[:3]}"
+        assert "restored stream " + name in again.log()
+    finally:
+        assert again.stop() == 0, again.log()
