@@ -65,6 +65,7 @@ class Route:
     pattern: re.Pattern
     operations: dict[str, dict]
     document: dict = field(default_factory=dict, repr=False)  # the definition it came from
+    source: Path | None = None  # that definition's file
     # (method, content type) -> the body validator, built on first use; None: no body check.
     _validators: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -136,7 +137,8 @@ class ApiDefinition:
             definition.security_schemes.update(document.get("components", {}).get("securitySchemes", {}))
             for template, item in document.get("paths", {}).items():
                 operations = {m: op for m, op in item.items() if m in METHODS or m == ANY_METHOD}
-                definition.routes.append(Route(template, _compile(template), operations, document))
+                route = Route(template, _compile(template), operations, document, Path(path).resolve())
+                definition.routes.append(route)
         # Literal segments win over parameters, as in API Gateway: most literal characters first.
         definition.routes.sort(key=lambda r: -len(re.sub(r"\{[^}]+\}", "", r.template)))
         return definition

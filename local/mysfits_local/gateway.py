@@ -32,6 +32,7 @@ import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -102,6 +103,43 @@ class GatewayError(Exception):
         self.headers = headers or {}
 
 
+class TokenBucket:
+    """API Gateway's throttle: `rate` requests a second on average, up to `burst` at once."""
+
+    def __init__(self, rate: float, burst: int, clock=time.monotonic):
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self.tokens, self.stamp = float(burst), clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class MethodThrottle:
+    """One MethodSettings entry of a stage: `/*` and `*` match every resource and method."""
+
+    resource_path: str
+    http_method: str
+    rate: float
+    burst: int
+
+    @classmethod
+    def parse(cls, value: str) -> tuple[Path, MethodThrottle]:
+        """`DEFINITION=RESOURCE_PATH:HTTP_METHOD:RATE:BURST`, as `LocalInfra.stage_throttling` gives them."""
+        definition, _, setting = value.rpartition("=")
+        resource_path, method, rate, burst = setting.rsplit(":", 3)
+        return Path(definition).resolve(), cls(resource_path, method.upper(), float(rate), int(burst))
+
+    def applies(self, template: str, method: str) -> bool:
+        return self.resource_path in ("/*", template) and self.http_method in ("*", method)
+
+
 def cognito_verifiers(
     definition: ApiDefinition, client_id: str | None, cognito_endpoint: str | None
 ) -> dict[str, TokenVerifier]:
@@ -134,8 +172,11 @@ class Gateway:
         definition: ApiDefinition,
         stage_variables: dict[str, str],
         verifiers: dict[str, TokenVerifier] | None = None,
+        throttles: list[tuple[Path, MethodThrottle]] | None = None,
     ):
         self.definition = definition
+        self.throttles = throttles or []
+        self._buckets: dict[tuple, TokenBucket] = {}  # (definition, resource, method) -> its bucket
         self.stage_variables = stage_variables
         self.verifiers = verifiers or {}
         self._session: aiohttp.ClientSession | None = None
@@ -232,6 +273,7 @@ class Gateway:
                 status=405,
                 headers={"Allow": allowed},
             )
+        self._throttle(matched[0], request.method)
         claims = await self._authorize(operation, request)
         integration = operation.get(INTEGRATION)
         kind = (integration or {}).get("type", "").lower()
@@ -242,6 +284,20 @@ class Gateway:
         if kind == "aws":
             return await self._aws(integration, matched[0], matched[1], request)
         raise GatewayError("API_CONFIGURATION_ERROR", "This route has no integration the gateway can run.")
+
+    def _throttle(self, route, method: str) -> None:
+        """Each method has its own bucket, as a stage's MethodSettings give each method its limits
+        (the most specific setting wins); a request past them is refused at once with 429."""
+        settings = [t for source, t in self.throttles if source == route.source and t.applies(route.template, method)]
+        if not settings:
+            return
+        setting = min(settings, key=lambda t: (t.resource_path == "/*", t.http_method == "*"))
+        key = (route.source, route.template, method)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(setting.rate, setting.burst)
+        if not bucket.take():
+            raise GatewayError("THROTTLED", "Too Many Requests")
 
     async def _authorize(self, operation: dict, request: web.Request) -> dict | None:
         """Run the operation's Cognito authorizer, if it has one; the token's claims."""
@@ -589,12 +645,20 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--cognito-endpoint", help="where the user pools' JWKS are served (the embedded AWS)")
     parser.add_argument("--cognito-client-id", help="the site's app client: ID tokens must be issued to it")
+    parser.add_argument(
+        "--throttle",
+        action="append",
+        default=[],
+        metavar="DEFINITION=RESOURCE_PATH:METHOD:RATE:BURST",
+        help="a stage's method throttling for one definition's routes (repeatable; none: unthrottled)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     variables = {"AWS::Region": os.environ.get("AWS_REGION", "us-east-1"), **parse_pairs(args.definition_variable)}
     definition = ApiDefinition.load(*args.definition, variables=variables)
     verifiers = cognito_verifiers(definition, args.cognito_client_id, args.cognito_endpoint)
-    gateway = Gateway(definition, parse_pairs(args.stage_variable), verifiers)
+    throttles = [MethodThrottle.parse(value) for value in args.throttle]
+    gateway = Gateway(definition, parse_pairs(args.stage_variable), verifiers, throttles)
     try:
         import uvloop
 

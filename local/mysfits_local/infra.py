@@ -62,6 +62,34 @@ class LocalInfra:
                     paths.append((unit.template_path.parent / path).resolve())
         return paths
 
+    @staticmethod
+    def stage_throttling(
+        names: tuple[str, ...] = ("api", "clicks"), overrides: dict[str, str] | None = None
+    ) -> list[str]:
+        """The API stages' throttling (MethodSettings) as the gateway stand-in's `--throttle`
+        values, `DEFINITION=RESOURCE_PATH:HTTP_METHOD:RATE:BURST`: from the templates, their
+        parameters at their defaults unless `overrides` gives them."""
+        values = []
+        for name in names:
+            unit = BY_NAME[name]
+            template = templates.load(unit.template_path)
+            parameters = {
+                key: (overrides or {}).get(key, spec.get("Default")) for key, spec in template["Parameters"].items()
+            }
+            for resource in template["Resources"].values():
+                properties = resource.get("Properties", {})
+                if resource["Type"] != "AWS::Serverless::Api" or "DefinitionUri" not in properties:
+                    continue
+                definition = (unit.template_path.parent / properties["DefinitionUri"]).resolve()
+                for setting in properties.get("MethodSettings", []):
+                    if "ThrottlingRateLimit" in setting:
+                        rate, burst = (
+                            parameters[item["Ref"]] if isinstance(item, dict) and "Ref" in item else item
+                            for item in (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"])
+                        )
+                        values.append(f"{definition}={setting['ResourcePath']}:{setting['HttpMethod']}:{rate}:{burst}")
+        return values
+
     def definition_variables(self, names: tuple[str, ...] = ("api", "clicks")) -> dict[str, str]:
         """The deploy variables of the units' API definitions, for the gateway stand-in."""
         values: dict[str, str] = {}

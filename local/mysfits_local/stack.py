@@ -112,6 +112,9 @@ class Stack:
     parts: list[Part] = field(default_factory=list)
     user_pool: UserPool | None = None
     infra: LocalInfra | None = None
+    # The API stages' template parameters where they differ from the defaults (the benchmark
+    # raises the throttling limits to measure the stack's capacity, not the throttle).
+    stage_parameters: dict[str, str] = field(default_factory=dict)
 
     # -- addresses -------------------------------------------------------------------
     def url(self, port: int) -> str:
@@ -257,6 +260,7 @@ class Stack:
                 "vpcLinkId=local",
                 "--stage-variable",
                 f"siteOrigin={self.site_url}",
+                *(f"--throttle={value}" for value in LocalInfra.stage_throttling(overrides=self.stage_parameters)),
             ],
         )
         self._wait_until("api", lambda: requests.get(f"{self.api_url}/mysfits", timeout=5).ok)

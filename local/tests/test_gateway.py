@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -316,3 +317,34 @@ def test_with_no_daemon_listening_nothing_fails_and_nothing_floods_the_log(upstr
         service.stop()
     assert statuses == [201] * 50
     assert len([line for line in service.log().splitlines() if "X-Ray" in line]) <= 1
+
+
+def test_a_flood_is_refused_at_once_with_429_per_method_and_other_methods_still_answer(upstream, tmp_path):
+    definition = ROOT / "cfn/api/mysfits-api.yaml"
+    throttles = [f"--throttle={definition}=/*:*:5:10", f"--throttle={definition}=/mysfits:GET:1000:1000"]
+    service = start_service(
+        "mysfits_local.gateway",
+        ["--definition", str(definition), *throttles,
+         "--stage-variable", f"catalogHost={upstream}", "--stage-variable", "siteOrigin=http://site.test",
+         "--stage-variable", "vpcLinkId=local"],
+        tmp_path / "gateway.log",
+    )  # fmt: skip
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            answers = list(pool.map(lambda _: requests.get(f"{service.url}/mysfits/m-1", timeout=10), range(60)))
+        statuses = [a.status_code for a in answers]
+        # The burst of 10 (and the few the rate refills meanwhile) pass, the rest are refused fast.
+        assert 10 <= statuses.count(201) <= 15, statuses
+        throttled = [a for a in answers if a.status_code == 429]
+        assert len(throttled) == 60 - statuses.count(201)
+        assert throttled[0].json() == {
+            "error": {"code": "TooManyRequests", "message": "Too many requests; please slow down."}
+        }
+        assert throttled[0].headers["Access-Control-Allow-Origin"] == "http://site.test"
+        assert {a.headers["x-amzn-ErrorType"] for a in throttled} == {"THROTTLED"}  # never sent to the backend
+        # Another method has its own limits (the more specific setting): it is not starved.
+        assert all(requests.get(f"{service.url}/mysfits", timeout=5).status_code == 201 for _ in range(30))
+        time.sleep(1)  # the rate refills the bucket
+        assert requests.get(f"{service.url}/mysfits/m-1", timeout=5).status_code == 201
+    finally:
+        assert service.stop() == 0, service.log()

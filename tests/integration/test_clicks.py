@@ -32,12 +32,19 @@ BY_ID = {m["MysfitId"]: m for m in BUNDLED}
 
 
 def _send(stack, clicks: list[dict], workers: int = 16) -> list[int]:
+    """Each click's final status, sent as the site sends them: a throttled click (429, the
+    stage's limit) is sent again a little later."""
     local = threading.local()
 
     def one(click):
         if not hasattr(local, "session"):
             local.session = requests.Session()
-        return local.session.put(f"{stack.api_url}/clicks", json=click, timeout=30).status_code
+        for attempt in range(20):
+            status = local.session.put(f"{stack.api_url}/clicks", json=click, timeout=30).status_code
+            if status != 429:
+                return status
+            time.sleep(0.05 * (attempt + 1))
+        return status
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(one, clicks))
