@@ -14,6 +14,9 @@ Its user pools sign tokens with a key pair of this stack, never with the one tha
 moto (anyone could mint a token for any visitor with that). `--signing-key FILE` keeps the pair
 in FILE (created on first use, readable by its owner only), so tokens outlive a restart; without
 it a new pair is made for each run. Pinned by local/tests/test_aws.py.
+
+A DynamoDB transaction saves and restores only the items it names (`keep_transactions_cheap`):
+moto copies every table it names, so each like cost more time and memory than the last.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import run_simple
 
 from . import cfn_types
+
+log = logging.getLogger(__name__)
 
 
 class SerializedApp:
@@ -70,6 +75,75 @@ def use_signing_key(path: Path | None) -> None:
     models.CognitoIdpUserPool.__init__ = init
 
 
+def keep_transactions_cheap() -> None:
+    """Make a DynamoDB transaction cost what it touches, not the whole table.
+
+    moto's TransactWriteItems deep-copies every table a transaction names, to restore it if the
+    transaction is cancelled: each like cost a copy of the likes table (latency and memory
+    growing with every like). Here the tables are not copied; the items the transaction names
+    are saved instead and put back if it fails. moto's module reaches `copy` by name, so only
+    that name is replaced, and only for the duration of a transaction (the server runs one
+    request at a time). Pinned: local/tests/test_aws.py.
+    """
+    import copy
+
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    class CopyButNotTables:
+        in_transaction = False
+
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+        def deepcopy(self, value, memo=None):
+            if self.in_transaction and isinstance(value, Table):
+                return value  # the transaction's items are saved below instead
+            return copy.deepcopy(value, memo)
+
+    shim = CopyButNotTables()
+    models.copy = shim
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(backend, transact_items):
+        saved = _items_before(backend, transact_items)
+        shim.in_transaction = True
+        try:
+            return original(backend, transact_items)
+        except BaseException:
+            for table_name, key, attributes in reversed(saved):
+                if attributes is None:
+                    if backend.get_item(table_name, key) is not None:
+                        backend.delete_item(table_name, key)
+                else:
+                    backend.put_item(table_name, attributes)
+            raise
+        finally:
+            shim.in_transaction = False
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def _items_before(backend, transact_items) -> list[tuple[str, dict, dict | None]]:
+    """(table, key, the item's attributes or None) of each item a transaction names, before it."""
+    saved = []
+    for entry in transact_items:
+        try:
+            op_type, op = next(iter(entry.items()))
+            table = backend.get_table(op["TableName"])
+            if op_type == "Put":
+                names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+                key = {name: op["Item"][name] for name in names}
+            else:
+                key = op["Key"]
+            current = backend.get_item(op["TableName"], key)
+        except Exception as error:  # moto refuses such a transaction itself, with its own error
+            log.debug("not saved before the transaction (moto will refuse it): %r", error)
+            continue
+        saved.append((op["TableName"], key, current.to_json()["Attributes"] if current else None))
+    return saved
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mysfits_local.aws", description="Embedded AWS (moto)")
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -78,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     use_signing_key(args.signing_key)
+    keep_transactions_cheap()
     cfn_types.register()
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import stat
 import uuid
 
 import boto3
+import psutil
 import pytest
 import requests
 from joserfc import jwk
@@ -70,3 +72,108 @@ def test_tokens_are_signed_with_the_stacks_key_kept_private_and_across_restarts(
         assert requests.get(f"{again.url}/{pool}/.well-known/jwks.json", timeout=5).json() == jwks
     finally:
         again.stop()
+
+
+# -- transactions ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    service = _start(tmp_path_factory.mktemp("embedded"), tmp_path_factory.mktemp("key") / "key.json")
+    yield service
+    service.stop()
+
+
+def _dynamodb(url: str):
+    return boto3.client(
+        "dynamodb", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+def _likes_table(client) -> str:
+    """A mysfit table with a likes counter, and a likes table keyed by (mysfit, visitor)."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.put_item(TableName=name, Item={"pk": {"S": "m"}, "sk": {"S": "mysfit"}, "likes": {"N": "0"}})
+    return name
+
+
+def _like(client, table: str, visitor: str, undo: bool = False) -> None:
+    """A like (or its undoing) as the adoption service writes it: the like and the count, together."""
+    key = {"pk": {"S": "m"}, "sk": {"S": f"like#{visitor}"}}
+    change = (
+        {"Delete": {"TableName": table, "Key": key, "ConditionExpression": "attribute_exists(pk)"}}
+        if undo
+        else {"Put": {"TableName": table, "Item": key, "ConditionExpression": "attribute_not_exists(pk)"}}
+    )
+    count = {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": {"S": "m"}, "sk": {"S": "mysfit"}},
+            "UpdateExpression": "ADD likes :d",
+            "ExpressionAttributeValues": {":d": {"N": "-1" if undo else "1"}},
+        }
+    }
+    client.transact_write_items(TransactItems=[change, count])
+
+
+def _likes(client, table: str) -> int:
+    item = client.get_item(TableName=table, Key={"pk": {"S": "m"}, "sk": {"S": "mysfit"}})["Item"]
+    return int(item["likes"]["N"])
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(embedded):
+    client = _dynamodb(embedded.url)
+    table = _likes_table(client)
+    _like(client, table, "v1")
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        _like(client, table, "v1")  # the like exists: its Put is refused, so the count's Update is undone
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        _like(client, table, "v2", undo=True)  # no such like: the Delete fails after nothing
+    assert _likes(client, table) == 1
+    items = client.scan(TableName=table)["Items"]
+    assert sorted(i["sk"]["S"] for i in items) == ["like#v1", "mysfit"]
+    # A new item written by a cancelled transaction is gone again.
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "m"}, "sk": {"S": "like#v3"}}}},
+                {"ConditionCheck": {"TableName": table, "Key": {"pk": {"S": "m"}, "sk": {"S": "mysfit"}},
+                                    "ConditionExpression": "likes > :n",
+                                    "ExpressionAttributeValues": {":n": {"N": "5"}}}},
+            ]
+        )  # fmt: skip
+    assert client.get_item(TableName=table, Key={"pk": {"S": "m"}, "sk": {"S": "like#v3"}}).get("Item") is None
+
+
+def test_transactions_copy_no_table_so_memory_stays_flat_as_likes_grow(embedded):
+    client = _dynamodb(embedded.url)
+    table = _likes_table(client)
+    server = psutil.Process(embedded.process.pid)
+    for n in range(500):  # warm: every code path has run, caches are full
+        _like(client, table, f"warm-{n}")
+    before = server.memory_info().rss
+    for n in range(3000):  # 3,000 more likes kept: each transaction names a growing table
+        _like(client, table, f"v-{n}")
+        if n % 3 == 0:
+            _like(client, table, f"v-{n}", undo=True)
+    grown = server.memory_info().rss - before
+    assert _likes(client, table) == 500 + 2000
+    assert grown < 20 * 1024 * 1024, f"the embedded AWS grew {grown / 1e6:.0f} MB over 4,000 transactions"
+
+
+def test_the_transaction_code_it_mends_is_the_one_it_was_written_for():
+    """If moto stops copying whole tables (or copies differently), the mend must be re-read."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    source = inspect.getsource(DynamoDBBackend.transact_write_items)
+    assert "original_table_state[table_name] = copy.deepcopy(\n                    self.tables[table_name]" in source
+    assert "self.tables[table_name] = original_table_state[table_name]" in source
