@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     use_signing_key(args.signing_key)
     keep_transactions_cheap()
     cfn_types.register()
+    MotoRequestHandler.server_version, MotoRequestHandler.sys_version = "mysfits-aws", ""  # no versions named
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 

@@ -22,7 +22,7 @@ import boto3
 import botocore.exceptions
 from aiohttp import web
 
-from . import traces
+from . import name_no_version, traces
 from .clicks import read_clicks
 from .identity import embedded_client
 from .stack import STACK_FILE
@@ -132,6 +132,7 @@ async def errors_and_headers(request: web.Request, handler):
 def create_app(xray_endpoint=None, aws_url=None, run_dir=Path(".run"), clicks_bucket=None, region=None):
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     app = web.Application(middlewares=[errors_and_headers])
+    name_no_version(app, "mysfits-console")
     app.update(xray=traces.xray_client(xray_endpoint, region), aws_url=aws_url, clicks_bucket=clicks_bucket)
     app.update(run_dir=Path(run_dir), region=region)
     app.router.add_get("/api/traces", list_traces)

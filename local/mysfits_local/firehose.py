@@ -73,6 +73,8 @@ from aiohttp import web
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
+from . import name_no_version
+
 log = logging.getLogger("firehose")
 
 ACCOUNT_ID = "123456789012"
@@ -651,6 +653,7 @@ class Firehose:
     # -- HTTP -------------------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application(client_max_size=16 * MIB)
+        name_no_version(app, "mysfits-firehose")
         app.router.add_post("/", self.api)
         app.router.add_get("/_local/streams/{name}", self.local_stream)
         return app

@@ -47,6 +47,7 @@ from aiohttp import web
 from mysfits_shared.auth import InvalidToken, KeysUnavailable, TokenVerifier, issuer_for, token_from_header
 from mysfits_shared.tracing import TRACE_HEADER, Sampler, SegmentSender, TraceHeader, new_segment_id, new_trace_root
 
+from . import name_no_version
 from .apidef import (
     GATEWAY_RESPONSE_STATUS,
     INTEGRATION,
@@ -191,7 +192,7 @@ class Gateway:
             handler_args={"max_line_size": MAX_URL_BYTES, "max_field_size": MAX_HEADER_BYTES},
         )
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        app.on_response_prepare.append(_no_banner)
+        name_no_version(app, "mysfits-api")
         _answer_unparsable_requests(self)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
@@ -550,11 +551,6 @@ class Gateway:
             if value is not None:
                 response.headers[target.removeprefix("gatewayresponse.header.")] = value
         return response
-
-
-async def _no_banner(_request: web.Request, response: web.StreamResponse) -> None:
-    """No server software or version in any answer (nor the backend's)."""
-    response.headers["Server"] = "mysfits-api"
 
 
 def _answer_unparsable_requests(gateway: Gateway) -> None:

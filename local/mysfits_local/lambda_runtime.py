@@ -53,6 +53,8 @@ from aiohttp import web
 
 from mysfits_shared.tracing import TRACE_HEADER, Sampler, SegmentSender, TraceHeader, new_segment_id, new_trace_root
 
+from . import name_no_version
+
 log = logging.getLogger("lambda")
 
 ACCOUNT_ID = "123456789012"
@@ -209,6 +211,7 @@ class LambdaRuntime:
     def app(self) -> web.Application:
         # A little above the 6 MB payload limit, so an oversized payload gets Lambda's own error.
         app = web.Application(client_max_size=MAX_REQUEST_BYTES + 1024 * 1024)
+        name_no_version(app, "mysfits-lambda")
         app.router.add_post("/2015-03-31/functions/{name}/invocations", self.invoke)
         app.middlewares.append(self._errors)
         return app

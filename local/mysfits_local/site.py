@@ -1,9 +1,13 @@
 """Static hosting for the site on one machine (CloudFront + S3 on AWS).
 
 Serves `web/` and, at `/config.json`, the file the stack generated for this run, so the
-page reads its settings exactly as it does from the bucket on AWS.
+page reads its settings exactly as it does from the bucket on AWS. Every answer carries the
+security headers of the site template's CloudFront response headers policy (the
+Content-Security-Policy with this stack's API and Cognito origins in connect-src), as the
+distribution adds them; no directory is listed and no server version is named.
 
-    python -m mysfits_local.site --web-dir web --config .run/config.json --port 8080
+    python -m mysfits_local.site --web-dir web --config .run/config.json --port 8080 \
+        --template cfn/site.yaml --connect-origin http://127.0.0.1:8000
 """
 
 from __future__ import annotations
@@ -15,12 +19,32 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-# The same security headers the CloudFront distribution adds on AWS.
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "X-Frame-Options": "DENY",
-}
+from mysfits_deploy import templates
+
+REGION = "us-east-1"
+
+
+def security_headers(template: Path, connect_origins: list[str]) -> dict[str, str]:
+    """The headers the site template's response headers policy makes CloudFront add."""
+    (policy,) = [
+        r["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+        for r in templates.load(template)["Resources"].values()
+        if r["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
+    ]
+    values = {"ConnectOrigins": " ".join(connect_origins), "AWS::Region": REGION, "AWS::URLSuffix": "amazonaws.com"}
+    csp = policy["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    for name, value in values.items():
+        csp = csp.replace("${" + name + "}", value)
+    hsts = policy["StrictTransportSecurity"]
+    return {
+        "Content-Security-Policy": " ".join(csp.split()),
+        "Strict-Transport-Security": f"max-age={hsts['AccessControlMaxAgeSec']}"
+        + ("; includeSubDomains" if hsts.get("IncludeSubdomains") else "")
+        + ("; preload" if hsts.get("Preload") else ""),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": policy["FrameOptions"]["FrameOption"],
+        "Referrer-Policy": policy["ReferrerPolicy"]["ReferrerPolicy"],
+    }
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
@@ -31,9 +55,16 @@ class SiteHandler(SimpleHTTPRequestHandler):
         ".json": "application/json",
     }
 
-    def __init__(self, *args, config_path: Path, **kwargs):
+    def __init__(self, *args, config_path: Path, headers: dict[str, str], **kwargs):
         self.config_path = config_path
+        self.security_headers = headers
         super().__init__(*args, **kwargs)
+
+    def version_string(self) -> str:
+        return "mysfits-site"
+
+    def list_directory(self, path):
+        self.send_error(404, "Not Found")
 
     def translate_path(self, path: str) -> str:
         if path.split("?", 1)[0] == "/config.json":
@@ -41,7 +72,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
         return super().translate_path(path)
 
     def end_headers(self) -> None:
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in self.security_headers.items():
             self.send_header(name, value)
         # Settings and the page itself must never be stale; images may be cached briefly.
         cacheable = self.path.startswith("/images/")
@@ -59,8 +90,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, required=True, help="the generated config.json")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("MYSFITS_SITE_PORT", "8080")))
+    parser.add_argument("--template", type=Path, required=True, help="the site's template (cfn/site.yaml)")
+    parser.add_argument(
+        "--connect-origin", action="append", default=[], help="an origin the page calls (repeatable): APIs, Cognito"
+    )
     args = parser.parse_args(argv)
-    handler = functools.partial(SiteHandler, directory=str(args.web_dir), config_path=args.config.resolve())
+    handler = functools.partial(
+        SiteHandler,
+        directory=str(args.web_dir),
+        config_path=args.config.resolve(),
+        headers=security_headers(args.template, args.connect_origin),
+    )
     with ThreadingHTTPServer((args.host, args.port), handler) as server:
         server.daemon_threads = True
         server.serve_forever()

@@ -283,6 +283,11 @@ class Stack:
                 str(self.root / "web"),
                 "--config",
                 str(config_path),
+                "--template",
+                str(self.root / "cfn/site.yaml"),
+                # The APIs (the clicks API is on the same gateway) and the embedded Cognito.
+                f"--connect-origin={self.api_url}",
+                f"--connect-origin={self.aws_url}",
             ],
         )
         self._wait_until("site", lambda: requests.get(f"{self.site_url}/config.json", timeout=2).ok)

@@ -54,6 +54,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from . import name_no_version
+
 log = logging.getLogger("xray")
 
 HEADER = {"format": "json", "version": 1}
@@ -474,6 +476,7 @@ class XRayApi:
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[errors], client_max_size=8 * MIB)
+        name_no_version(app, "mysfits-xray")
         app.router.add_get("/_local/stats", lambda request: web.json_response(self.store.stats()))
         app.router.add_route("*", "/{path:.*}", self.handle)
         return app

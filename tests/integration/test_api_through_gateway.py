@@ -95,6 +95,34 @@ def test_gateway_adds_a_trace_id_and_keeps_one_it_is_given(stack):
     assert kept.headers["X-Amzn-Trace-Id"].startswith("Root=1-5f84c7a1-0123456789abcdef01234567")
 
 
+def test_the_site_sends_the_templates_security_headers_lists_no_directory_and_names_no_version(stack):
+    page = requests.get(f"{stack.site_url}/", timeout=10)
+    policy = page.headers["Content-Security-Policy"]
+    assert policy.startswith("default-src 'none'; script-src 'self'; style-src 'self';")
+    # The page may call this stack's API and its Cognito, and nothing else but itself.
+    connect = next(d for d in policy.split("; ") if d.startswith("connect-src "))
+    assert connect.split()[1:] == [
+        "'self'",
+        "https://cognito-idp.us-east-1.amazonaws.com",
+        stack.api_url,
+        stack.aws_url,
+    ]
+    assert "frame-ancestors 'none'" in policy
+    assert page.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains; preload"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    for path in ("/images/", "/js/", "/css/"):
+        listing = requests.get(f"{stack.site_url}{path}", timeout=10)
+        assert listing.status_code == 404, path
+        assert "Directory listing" not in listing.text
+    assert page.headers["Server"] == "mysfits-site"
+
+
+def test_no_part_names_a_version_of_its_software(stack):
+    for name, port in stack.ports.items():
+        server = requests.get(f"http://127.0.0.1:{port}/", timeout=10).headers.get("Server", "")
+        assert not re.search(r"\d|python|aiohttp|werkzeug", server, re.IGNORECASE), (name, server)
+
+
 def test_site_serves_the_generated_config_and_the_images(stack):
     config = requests.get(f"{stack.site_url}/config.json", timeout=10).json()
     assert config["apiEndpoint"] == stack.api_url
