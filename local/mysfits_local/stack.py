@@ -51,6 +51,8 @@ DEFAULT_PORTS = {
 CLICKS_BUFFER_SECONDS = 1
 STACK_FILE = "stack.json"  # the stacks' outputs and the embedded AWS's address, for later commands
 READY_TIMEOUT = 60.0
+RESTARTS = 3  # a part that stops more often than this within RESTART_WINDOW stops the stack
+RESTART_WINDOW = 60.0
 STOP_TIMEOUT = 10.0
 FLUSH_TIMEOUT = 60.0  # the Firehose stand-in delivers its buffers before it exits
 
@@ -94,6 +96,15 @@ class Part:
     process: subprocess.Popen
     log_path: Path
     stop_timeout: float = STOP_TIMEOUT
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    restarts: list[float] = field(default_factory=list)  # when it was restarted (monotonic)
+
+    @property
+    def restartable(self) -> bool:
+        # The embedded AWS holds every table, user and bucket in its memory: a new one would
+        # be empty, so the stack cannot go on without it.
+        return self.name != "aws"
 
 
 def _die_with_parent() -> None:
@@ -402,12 +413,26 @@ class Stack:
         self.parts.clear()
 
     def watch(self) -> None:
-        """Block while every part runs; raise StackError when one stops by itself."""
+        """Block while the parts run. A part that stops by itself is started again, as ECS
+        replaces a task and Lambda an instance, and that is said in one line; one that keeps
+        stopping (RESTARTS times in RESTART_WINDOW seconds), or the embedded AWS, whose state
+        would be gone, raises StackError."""
         while True:
             for part in self.parts:
                 code = part.process.poll()
-                if code is not None:
+                if code is None:
+                    continue
+                if not part.restartable:
                     raise StackError(self._failure(part, f"stopped unexpectedly (exit code {code})"))
+                now = time.monotonic()
+                part.restarts = [t for t in part.restarts if t > now - RESTART_WINDOW]
+                if len(part.restarts) >= RESTARTS:
+                    what = f"stopped unexpectedly {len(part.restarts) + 1} times in {RESTART_WINDOW:.0f}s"
+                    raise StackError(self._failure(part, f"{what} (exit code {code}); not restarting it again"))
+                part.restarts.append(now)
+                self.say(f"  {part.name} stopped unexpectedly (exit code {code}); restarted it (log: {part.log_path})")
+                _signal_group(part.process, signal.SIGKILL)  # workers it left behind
+                part.process = self._start_process(part.command, part.env, part.log_path)
             time.sleep(0.5)
 
     # -- helpers ---------------------------------------------------------------------
@@ -432,20 +457,24 @@ class Stack:
     ) -> None:
         """Start a part; `before`: list it ahead of that part, so it is stopped after it."""
         log_path = self.run_dir / "logs" / f"{name}.log"
-        log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
-        process = subprocess.Popen(
-            command,
-            cwd=self.root,
-            env={**self.service_env(), **(extra_env or {})},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        log.close()
+        log_path.unlink(missing_ok=True)
+        env = {**self.service_env(), **(extra_env or {})}
+        process = self._start_process(command, env, log_path)
         index = next((i for i, p in enumerate(self.parts) if p.name == before), len(self.parts))
-        self.parts.insert(index, Part(name, process, log_path, stop_timeout))
+        self.parts.insert(index, Part(name, process, log_path, stop_timeout, command, env))
+
+    def _start_process(self, command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
+        with open(log_path, "ab") as log:  # a restarted part's log goes on after the last one
+            return subprocess.Popen(
+                command,
+                cwd=self.root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
 
     def _run_step(self, name: str, command: list[str]) -> None:
         log_path = self.run_dir / "logs" / f"{name}.log"

@@ -3,9 +3,11 @@
 import os
 import signal
 import socket
+import time
 
 import psutil
 import pytest
+import requests
 
 from conftest import free_port
 from mysfits_local.stack import DEFAULT_PORTS
@@ -55,16 +57,59 @@ def test_a_port_in_use_fails_fast_with_a_clear_message(tmp_path):
     assert f"port {taken} (api) on 127.0.0.1 is already in use" in output
 
 
-def test_a_part_that_dies_stops_the_stack_with_its_name_and_log(tmp_path):
+def _master(stack, marker: str) -> psutil.Process | None:
+    """The stack's running direct child whose command line contains `marker`."""
+    for child in psutil.Process(stack.process.pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and marker in " ".join(child.cmdline()):
+                return child
+        except psutil.Error:
+            continue
+    return None
+
+
+def _wait_for(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.2)
+
+
+def test_a_part_that_dies_is_restarted_and_one_that_keeps_dying_stops_the_stack(tmp_path):
     stack = start_stack(tmp_path)
     assert "Press Ctrl-C to stop." in "".join(stack.output)
+    first = _master(stack, "catalog:create_app")
+    os.kill(first.pid, signal.SIGKILL)
+    _wait_for(lambda: any("catalog stopped unexpectedly (exit code -9); restarted it" in line for line in stack.output))
+    _wait_for(lambda: _answers(f"{stack.api_url}/mysfits"))
+    assert _master(stack, "catalog:create_app").pid != first.pid
+    assert stack.process.poll() is None  # the stack goes on
+
     children = _descendants(stack.process.pid)
-    catalog_master = next(p for p in children if "gunicorn" in " ".join(p.cmdline()) and p.ppid() == stack.process.pid)
-    os.kill(catalog_master.pid, signal.SIGKILL)
-    assert stack.process.wait(60) == 1  # it notices by itself; nobody pressed Ctrl-C
+    for _ in range(2):  # two more within a minute: restarted each time
+        victim = _master(stack, "catalog:create_app")
+        os.kill(victim.pid, signal.SIGKILL)
+        _wait_for(lambda victim=victim: (_master(stack, "catalog:create_app") or victim).pid != victim.pid)
+    os.kill(_master(stack, "catalog:create_app").pid, signal.SIGKILL)  # a fourth: it keeps dying
+    assert stack.process.wait(60) == 1
     stack.stop()
     output = "".join(stack.output)
-    assert "error: catalog stopped unexpectedly" in output
+    assert "error: catalog stopped unexpectedly 4 times in 60s (exit code -9); not restarting it again" in output
     assert "Last lines of" in output
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
+
+
+def test_the_embedded_aws_dying_stops_the_stack_as_its_state_is_gone(tmp_path):
+    stack = start_stack(tmp_path)
+    os.kill(_master(stack, "mysfits_local.aws").pid, signal.SIGKILL)
+    assert stack.process.wait(60) == 1  # it notices by itself; nobody pressed Ctrl-C
+    stack.stop()
+    assert "error: aws stopped unexpectedly (exit code -9)" in "".join(stack.output)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
