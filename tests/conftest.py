@@ -81,6 +81,9 @@ class RunningStack:
         return code
 
 
+PARTNER_ORIGIN = "https://partner.example"
+
+
 def start_stack(
     run_dir: Path, ports: dict[str, int] | None = None, ready_timeout: float = 120, env: dict[str, str] | None = None
 ) -> RunningStack:
@@ -127,7 +130,8 @@ def start_stack(
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    running = start_stack(tmp_path_factory.mktemp("stack"))
+    # A partner's origin besides the site's, as `make up` takes it (MYSFITS_ALLOWED_ORIGINS).
+    running = start_stack(tmp_path_factory.mktemp("stack"), env={"MYSFITS_ALLOWED_ORIGINS": PARTNER_ORIGIN})
     if running.process.poll() is not None or not any("Press Ctrl-C" in line for line in running.output):
         running.stop()
         pytest.fail("the stack did not start:\n" + "".join(running.output))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -50,16 +51,33 @@ def _render_listing(args: dict) -> bytes:
     filter_name, value = args.get("filter"), args.get("value")
     if "limit" in args:
         page = queries.page_of_mysfits(args["limit"], args.get("cursor"), filter_name, value)
-        body = {"mysfits": _mysfits_schema.dump(page.mysfits), "nextCursor": page.next_cursor}
+        body = {"mysfits": _published(_mysfits_schema.dump(page.mysfits)), "nextCursor": page.next_cursor}
     elif "cursor" in args:
         raise ApiError(400, "BadRequest", "cursor is only valid together with limit.")
     else:
-        body = {"mysfits": _mysfits_schema.dump(queries.list_mysfits(filter_name, value))}
+        body = {"mysfits": _published(_mysfits_schema.dump(queries.list_mysfits(filter_name, value)))}
     return json.dumps(body, separators=(",", ":")).encode()
 
 
 @bp.get("/mysfits/<mysfit_id>")
 def get_mysfit(mysfit_id: str):
-    response = jsonify(_mysfit_schema.dump(queries.get_mysfit(checked_mysfit_id(mysfit_id))))
+    (mysfit,) = _published([_mysfit_schema.dump(queries.get_mysfit(checked_mysfit_id(mysfit_id)))])
+    response = jsonify(mysfit)
     response.headers["Cache-Control"] = "no-store"  # profiles are always fresh
     return response
+
+
+IMAGE_FIELDS = ("thumbImageUri", "profileImageUri")
+
+
+def _published(mysfits: list[dict]) -> list[dict]:
+    """Image URIs made absolute from ASSET_BASE_URL (where the site publishes them), so a page or
+    app served from anywhere else can show them; absolute URIs in the table stay as they are."""
+    base = current_app.config["SETTINGS"].asset_base_url
+    if base:
+        for mysfit in mysfits:
+            for field in IMAGE_FIELDS:
+                uri = mysfit.get(field)
+                if uri and not urlsplit(uri).scheme:
+                    mysfit[field] = f"{base}/{uri.lstrip('/')}"
+    return mysfits

@@ -36,7 +36,13 @@ def put_mysfits(count: int, **overrides) -> list[Mysfit]:
 
 @pytest.fixture
 def app(moto_url, table, make_settings):
-    return create_app(make_settings(moto_url, CORS_ALLOWED_ORIGIN="http://127.0.0.1:8080"))
+    return create_app(
+        make_settings(
+            moto_url,
+            CORS_ALLOWED_ORIGINS="http://127.0.0.1:8080,https://partner.example",
+            ASSET_BASE_URL="https://assets.example",
+        )
+    )
 
 
 @pytest.fixture

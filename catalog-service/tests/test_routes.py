@@ -27,12 +27,25 @@ def test_health_does_not_touch_the_table(make_settings):
 
 def test_list_returns_every_mysfit_sorted_by_name(client):
     put_mysfits(6)
-    response = client.get("/mysfits")
+    response = client.get("/mysfits", headers={"Origin": "http://127.0.0.1:8080"})
     assert response.status_code == 200
     mysfits = response.json["mysfits"]
     assert [m["name"] for m in mysfits] == [f"Mysfit {i:04d}" for i in range(6)]
     assert all(set(m) >= PROFILE_FIELDS for m in mysfits)
     assert response.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:8080"
+
+
+def test_a_partner_origin_is_echoed_and_images_are_absolute_from_the_asset_base(client):
+    [mysfit] = put_mysfits(1)
+    response = client.get("/mysfits", headers={"Origin": "https://partner.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "https://partner.example"
+    assert response.headers["Vary"] == "Origin"
+    [listed] = response.json["mysfits"]
+    assert listed["thumbImageUri"] == f"https://assets.example/{mysfit.thumb_image_uri}"
+    profile = client.get(f"/mysfits/{mysfit.mysfit_id}").json
+    assert profile["profileImageUri"] == f"https://assets.example/{mysfit.profile_image_uri}"
+    other = client.get("/mysfits", headers={"Origin": "https://elsewhere.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
 
 
 def test_empty_table_lists_nothing(client):

@@ -63,14 +63,14 @@ UNITS: tuple[Unit, ...] = (
     Unit(
         "catalog",
         "catalog-service/template.yaml",
-        {"ImageUri": FromBuild("catalog image"), "AllowedOrigin": SITE_ORIGIN},
+        {"ImageUri": FromBuild("catalog image"), "AllowedOrigins": SITE_ORIGIN, "AssetBaseUrl": SITE_ORIGIN},
     ),
     Unit(
         "adoption",
         "adoption-service/template.yaml",
-        {"ImageUri": FromBuild("adoption image"), "AllowedOrigin": SITE_ORIGIN},
+        {"ImageUri": FromBuild("adoption image"), "AllowedOrigins": SITE_ORIGIN},
     ),
-    Unit("api", "cfn/api.yaml", {"SiteOrigin": SITE_ORIGIN}, {"UserPoolArn": "identity.UserPoolArn"}),
+    Unit("api", "cfn/api.yaml", {}, {"UserPoolArn": "identity.UserPoolArn"}),
     Unit(
         "clicks",
         "click-enricher/template.yaml",

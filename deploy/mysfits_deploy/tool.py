@@ -1,6 +1,6 @@
 """Deploy, roll back and tear down Mythical Mysfits in an AWS account.
 
-    python -m mysfits_deploy deploy [UNIT] [--dry-run] [--image SERVICE=URI] [--site-origin URL]
+    python -m mysfits_deploy deploy [UNIT] [--dry-run] [--image SERVICE=URI] [--site-origin URL] [--allowed-origin URL]
     python -m mysfits_deploy rollback SERVICE [--dry-run]
     python -m mysfits_deploy pipeline UNIT (--connection-arn ARN --repository OWNER/NAME | --source-bucket B)
     python -m mysfits_deploy teardown [--yes] [--dry-run]
@@ -63,6 +63,7 @@ class Deployer:
     say: Callable[[str], None] = print
     images: dict[str, str] = field(default_factory=dict)
     site_origin: str | None = None
+    allowed_origins: list[str] = field(default_factory=list)  # partners' pages, besides the site
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -146,7 +147,10 @@ class Deployer:
         outputs = dict(self.outputs)
         if self.site_origin:  # served from a custom domain: that is the origin to allow
             outputs["site"] = {**outputs.get("site", {}), "SiteOrigin": self.site_origin}
-        return parameters_for(unit, outputs, builds)
+        values = parameters_for(unit, outputs, builds)
+        if "AllowedOrigins" in values and self.allowed_origins:
+            values["AllowedOrigins"] = ",".join([values["AllowedOrigins"], *self.allowed_origins])
+        return values
 
     def build(self, unit: Unit) -> dict[str, str]:
         """The unit's build: a service's image (pushed to its repository), or the enricher's zip."""
@@ -505,6 +509,13 @@ def main(argv: list[str] | None = None) -> int:
     deploy.add_argument(
         "--site-origin", help="the site's origin when it is served from elsewhere (a custom domain): allowed by CORS"
     )
+    deploy.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="another origin whose pages may use the API, e.g. a partner's (repeatable; the site's always is)",
+    )
     rollback = sub.add_parser("rollback", help="return a service to its previous image")
     rollback.add_argument("unit", choices=list(SERVICES))
     pipeline = sub.add_parser("pipeline", help="create or update a unit's delivery pipeline (after `deploy UNIT`)")
@@ -526,7 +537,12 @@ def main(argv: list[str] | None = None) -> int:
         account = _account(session)
         images = dict(pair.split("=", 1) for pair in getattr(args, "image", []))
         deployer = Deployer(
-            session, account, dry_run=args.dry_run, images=images, site_origin=getattr(args, "site_origin", None)
+            session,
+            account,
+            dry_run=args.dry_run,
+            images=images,
+            site_origin=getattr(args, "site_origin", None),
+            allowed_origins=getattr(args, "allowed_origin", []),
         )
         deployer.say(
             f"account {account}, region {session.region_name}{' (dry run: nothing is changed)' if args.dry_run else ''}"

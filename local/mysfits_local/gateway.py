@@ -574,6 +574,8 @@ def _answer_unparsable_requests(gateway: Gateway) -> None:
             status=status,
         )
         response = gateway._gateway_response(error, request, str(uuid.uuid4()))
+        # Its Origin could not be read: any page may read this error, which holds nothing private.
+        response.headers.setdefault("Access-Control-Allow-Origin", "*")
         response.force_close()
         return response
 

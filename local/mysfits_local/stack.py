@@ -126,6 +126,7 @@ class Stack:
     # The API stages' template parameters where they differ from the defaults (the benchmark
     # raises the throttling limits to measure the stack's capacity, not the throttle).
     stage_parameters: dict[str, str] = field(default_factory=dict)
+    allowed_origins: list[str] = field(default_factory=list)  # besides the site's
 
     # -- addresses -------------------------------------------------------------------
     def url(self, port: int) -> str:
@@ -179,7 +180,9 @@ class Stack:
             # The stand-ins outside moto, found the way boto3 finds any service endpoint.
             AWS_ENDPOINT_URL_FIREHOSE=self.firehose_url,
             AWS_ENDPOINT_URL_LAMBDA=self.lambda_url,
-            CORS_ALLOWED_ORIGIN=self.site_url,
+            # The site's pages, and any other origin given on `make up` (MYSFITS_ALLOWED_ORIGINS).
+            CORS_ALLOWED_ORIGINS=",".join([self.site_url, *self.allowed_origins]),
+            ASSET_BASE_URL=self.site_url,  # where the images are published
             # The X-Ray stand-in: segments over UDP, the X-Ray API over HTTP, on one port.
             AWS_XRAY_DAEMON_ADDRESS=f"{self.host}:{self.ports.xray}",
             AWS_ENDPOINT_URL_XRAY=self.xray_url,
@@ -535,6 +538,13 @@ def main(argv: list[str] | None = None) -> int:
             help=f"default {DEFAULT_PORTS[name]}, or MYSFITS_{name.upper()}_PORT",
         )
     up.add_argument("--run-dir", type=Path, default=Path(".run"), help="logs and generated config (default .run)")
+    up.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[o for o in os.environ.get("MYSFITS_ALLOWED_ORIGINS", "").split(",") if o.strip()],
+        metavar="URL",
+        help="another origin whose pages may use the API (repeatable; or MYSFITS_ALLOWED_ORIGINS, comma-separated)",
+    )
     report = sub.add_parser("clicks", help="print the latest enriched clicks and the views per mysfit")
     report.add_argument("--run-dir", type=Path, default=Path(".run"), help="the running stack's (default .run)")
     report.add_argument("--aws-url", help="the S3 endpoint (default: the running stack's)")
@@ -558,7 +568,13 @@ def main(argv: list[str] | None = None) -> int:
         print("run this from the repository root (where the Makefile is)", file=sys.stderr)
         return 2
     ports = Ports.of({name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS})
-    stack = Stack(root=root, ports=ports, run_dir=args.run_dir.resolve(), say=lambda s: print(s, flush=True))
+    stack = Stack(
+        root=root,
+        ports=ports,
+        run_dir=args.run_dir.resolve(),
+        say=lambda s: print(s, flush=True),
+        allowed_origins=args.allowed_origin,
+    )
 
     def _terminate(signum, _frame):
         raise KeyboardInterrupt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ class ConfigError(RuntimeError):
     """A required setting is missing or has an invalid value."""
 
 
+_ORIGIN = re.compile(r"https?://[^/\s,]+")
+_URL = re.compile(r"https?://[^\s?#]+")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -25,7 +28,8 @@ class Settings:
     region: str
     table_name: str
     dynamodb_endpoint: str | None
-    cors_allowed_origin: str | None
+    cors_allowed_origins: tuple[str, ...]  # echoed in Access-Control-Allow-Origin when a request names one
+    asset_base_url: str | None  # where the images are published: image URIs are made absolute with it
     cache_ttl_seconds: float
     tracing_enabled: bool
     xray_daemon_address: str
@@ -77,12 +81,28 @@ class Settings:
             problems.append(f"{name} must be true or false, got {env[name]!r}")
             return default
 
+        def origins(name: str) -> tuple[str, ...]:
+            found = tuple(o.strip().rstrip("/") for o in env.get(name, "").split(",") if o.strip())
+            for origin in found:
+                if not _ORIGIN.fullmatch(origin):
+                    problems.append(
+                        f"{name} must be origins (scheme://host[:port]) separated by commas, got {origin!r}"
+                    )
+            return found
+
+        def url(name: str) -> str | None:
+            value = env.get(name, "").strip().rstrip("/")
+            if value and not _URL.fullmatch(value):
+                problems.append(f"{name} must be an http(s) URL, got {value!r}")
+            return value or None
+
         settings = cls(
             service_name=service_name,
             region=required("AWS_REGION", "AWS_DEFAULT_REGION"),
             table_name=required("MYSFITS_TABLE_NAME"),
             dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None,
-            cors_allowed_origin=env.get("CORS_ALLOWED_ORIGIN") or None,
+            cors_allowed_origins=origins("CORS_ALLOWED_ORIGINS"),
+            asset_base_url=url("ASSET_BASE_URL"),
             cache_ttl_seconds=number("CACHE_TTL_SECONDS", 5.0),
             tracing_enabled=flag("TRACING_ENABLED", True),
             xray_daemon_address=env.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000",

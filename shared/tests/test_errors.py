@@ -14,7 +14,7 @@ class _Body(Schema):
 def client(make_settings):
     # Nothing listens on port 9: every table call fails to connect.
     app = Flask(__name__)
-    init_app(app, make_settings("http://127.0.0.1:9", CORS_ALLOWED_ORIGIN="http://site.test"))
+    init_app(app, make_settings("http://127.0.0.1:9", CORS_ALLOWED_ORIGINS="http://site.test"))
 
     @app.get("/conflict")
     def conflict():
@@ -73,7 +73,27 @@ def test_unexpected_error_hides_internals(client):
     assert b"Traceback" not in response.data
 
 
-def test_cors_headers_on_every_response(client):
-    response = client.get("/conflict")
+def test_cors_headers_on_every_response_for_an_allowed_origin_only(client):
+    response = client.get("/conflict", headers={"Origin": "http://site.test"})
     assert response.headers["Access-Control-Allow-Origin"] == "http://site.test"
     assert "ETag" in response.headers["Access-Control-Expose-Headers"]
+    assert response.headers["Vary"] == "Origin"
+    stranger = client.get("/conflict", headers={"Origin": "https://elsewhere.example"})
+    assert "Access-Control-Allow-Origin" not in stranger.headers
+    assert stranger.headers["Vary"] == "Origin"
+    assert "Access-Control-Allow-Origin" not in client.get("/conflict").headers  # no Origin: no CORS
+
+
+def test_a_preflight_from_an_allowed_origin_gets_the_routes_methods(client):
+    headers = {"Origin": "http://site.test", "Access-Control-Request-Method": "GET"}
+    response = client.options("/conflict", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "http://site.test"
+    assert set(response.headers["Access-Control-Allow-Methods"].split(", ")) == set(
+        response.headers["Allow"].split(", ")
+    )
+    assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+    assert response.headers["Access-Control-Max-Age"] == "600"
+    stranger = client.options("/conflict", headers={**headers, "Origin": "https://elsewhere.example"})
+    assert "Access-Control-Allow-Origin" not in stranger.headers
+    assert "Access-Control-Allow-Methods" not in stranger.headers

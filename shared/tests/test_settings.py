@@ -42,6 +42,9 @@ def test_missing_settings_fail_fast_naming_every_one():
         ("TRACING_ENABLED", "maybe", "TRACING_ENABLED must be true or false"),
         ("XRAY_SAMPLING_RATE", "2", "XRAY_SAMPLING_RATE must be between 0 and 1"),
         ("DYNAMODB_MAX_RETRIES", "1.5", "DYNAMODB_MAX_RETRIES must be a int"),
+        ("CORS_ALLOWED_ORIGINS", "https://a.example/path", "CORS_ALLOWED_ORIGINS must be origins"),
+        ("CORS_ALLOWED_ORIGINS", "https://a.example,*", "CORS_ALLOWED_ORIGINS must be origins"),
+        ("ASSET_BASE_URL", "ftp://x", "ASSET_BASE_URL must be an http"),
     ],
 )
 def test_bad_values_are_rejected(name, value, expected):
@@ -52,3 +55,16 @@ def test_bad_values_are_rejected(name, value, expected):
 @pytest.mark.parametrize(("raw", "expected"), [("false", False), ("0", False), ("TRUE", True), ("on", True)])
 def test_tracing_switch(raw, expected):
     assert Settings.from_env("svc", {**BASE, "TRACING_ENABLED": raw}).tracing_enabled is expected
+
+
+def test_allowed_origins_are_a_list_and_the_asset_base_loses_its_final_slash():
+    settings = Settings.from_env(
+        "svc",
+        {
+            **BASE,
+            "CORS_ALLOWED_ORIGINS": "https://a.example, http://127.0.0.1:8080/,",
+            "ASSET_BASE_URL": "https://cdn.example/x/",
+        },
+    )
+    assert settings.cors_allowed_origins == ("https://a.example", "http://127.0.0.1:8080")
+    assert settings.asset_base_url == "https://cdn.example/x"

@@ -119,7 +119,8 @@ def test_deploy_roll_back_and_tear_down_leave_the_account_as_it_was(fresh_accoun
         p["ParameterKey"]: p["ParameterValue"]
         for p in cloudformation.describe_stacks(StackName="mysfits-catalog")["Stacks"][0]["Parameters"]
     }
-    assert (catalog["ImageUri"], catalog["AllowedOrigin"]) == (f"{repository}/catalog:v1", SITE_ORIGIN)
+    assert (catalog["ImageUri"], catalog["AllowedOrigins"]) == (f"{repository}/catalog:v1", SITE_ORIGIN)
+    assert catalog["AssetBaseUrl"] == SITE_ORIGIN  # the images are published with the site
 
     # A second image, then rollback returns the service to the one before.
     ecr = _client(fresh_account, "ecr")

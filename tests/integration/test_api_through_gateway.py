@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from ..conftest import PARTNER_ORIGIN
+
 pytestmark = pytest.mark.integration
 
 BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
@@ -24,7 +26,7 @@ def test_lists_the_whole_seeded_catalog(stack):
             record["Species"],
             record["GoodEvil"],
             record["LawChaos"],
-            record["ThumbImageUri"],
+            f"{stack.site_url}/{record['ThumbImageUri']}",  # absolute: where the site publishes it
         )
 
 
@@ -47,7 +49,7 @@ def test_get_one_through_the_gateway(stack):
     assert body["name"] == record["Name"]
     assert body["description"] == record["Description"]
     assert body["age"] == record["Age"]
-    assert body["profileImageUri"] == record["ProfileImageUri"]
+    assert body["profileImageUri"] == f"{stack.site_url}/{record['ProfileImageUri']}"
 
 
 def test_errors_keep_their_status_and_format_through_the_gateway(stack):
@@ -85,6 +87,39 @@ def test_cors_for_the_site(stack):
     assert listed.headers["Access-Control-Allow-Origin"] == stack.site_url
     missing = requests.get(f"{stack.api_url}/nowhere", headers={"Origin": stack.site_url}, timeout=10)
     assert missing.headers["Access-Control-Allow-Origin"] == stack.site_url
+
+
+def test_a_partners_page_may_use_the_api_and_show_the_pictures_a_strangers_may_not(stack, stack_pool):
+    listed = requests.get(f"{stack.api_url}/mysfits", headers={"Origin": PARTNER_ORIGIN}, timeout=10)
+    assert listed.headers["Access-Control-Allow-Origin"] == PARTNER_ORIGIN
+    assert "Origin" in listed.headers["Vary"]
+    mysfit = listed.json()["mysfits"][0]
+    # Pictures are absolute, from where the site publishes them: they show on any page.
+    assert mysfit["thumbImageUri"].startswith(f"{stack.site_url}/images/")
+    assert requests.get(mysfit["thumbImageUri"], timeout=10).headers["Content-Type"] == "image/svg+xml"
+    profile = requests.get(f"{stack.api_url}/mysfits/{mysfit['mysfitId']}", timeout=10).json()
+    assert profile["profileImageUri"].startswith(f"{stack.site_url}/images/")
+
+    headers = {"Origin": PARTNER_ORIGIN, "Access-Control-Request-Method": "POST",
+               "Access-Control-Request-Headers": "authorization"}  # fmt: skip
+    preflight = requests.options(f"{stack.api_url}/mysfits/{mysfit['mysfitId']}/like", headers=headers, timeout=10)
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == PARTNER_ORIGIN
+    assert {"POST", "DELETE"} <= set(preflight.headers["Access-Control-Allow-Methods"].split(", "))
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    visitor = stack_pool.sign_in()
+    me = requests.get(
+        f"{stack.api_url}/me", headers={"Origin": PARTNER_ORIGIN, "Authorization": visitor["id"]}, timeout=10
+    )
+    assert me.headers["Access-Control-Allow-Origin"] == PARTNER_ORIGIN
+
+    stranger = "https://stranger.example"
+    assert (
+        "Access-Control-Allow-Origin"
+        not in requests.get(f"{stack.api_url}/mysfits", headers={"Origin": stranger}, timeout=10).headers
+    )
+    refused = requests.options(f"{stack.api_url}/me", headers={**headers, "Origin": stranger}, timeout=10)
+    assert "Access-Control-Allow-Origin" not in refused.headers
 
 
 def test_gateway_adds_a_trace_id_and_keeps_one_it_is_given(stack):

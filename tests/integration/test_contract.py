@@ -33,8 +33,8 @@ def test_the_definitions_are_valid_openapi(definition):
 
 def test_every_route_has_an_integration_and_a_preflight():
     for path, item in DEFINITION["paths"].items():
-        assert item["options"]["x-amazon-apigateway-integration"]["type"] == "mock", path
-        for method in ("get", "post", "put", "delete"):
+        assert "options" in item, f"{path} has no preflight"
+        for method in ("get", "post", "put", "delete", "options"):  # preflights go to the services too
             if method in item:
                 integration = item[method]["x-amazon-apigateway-integration"]
                 assert integration["connectionType"] == "VPC_LINK"
