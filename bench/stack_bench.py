@@ -277,9 +277,123 @@ def bench_tracing_cost(stack: Stack, profiles: list[str], seconds: int, report) 
             process.wait(10)
 
 
+def bench_transactions(stack: Stack, mysfit_ids: list[str], count: int) -> None:
+    """`count` like/unlike transactions straight to the embedded AWS (as the adoption service
+    writes them: the like and the mysfit's counter together), each like kept until its unlike
+    is due, so the likes table grows: the rate over the first and the last tenth, and memory."""
+    import boto3
+
+    client = boto3.client(
+        "dynamodb", endpoint_url=stack.aws_url, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 - moto
+    )  # fmt: skip
+    tables = stack.infra.outputs["data"]
+    aws = psutil.Process(next(p.process.pid for p in stack.parts if p.name == "aws"))
+    before = aws.memory_info().rss / 1e6
+    half = count // 2
+    tenth = max(1, count // 10)
+    started = time.perf_counter()
+    first_done = last_start = started
+    for n in range(count):
+        undo = n >= half  # all the likes first (the table grows), then all the unlikes
+        visitor = f"bench-visitor-{n % half}"
+        mysfit = mysfit_ids[(n % half) % len(mysfit_ids)]
+        key = {"MysfitId": {"S": mysfit}, "VisitorId": {"S": visitor}}
+        change = (
+            {"Delete": {"TableName": tables["LikesTableName"], "Key": key}}
+            if undo
+            else {"Put": {"TableName": tables["LikesTableName"], "Item": {**key, "LikedAt": {"S": "2026-01-01"}}}}
+        )
+        count_update = {
+            "Update": {
+                "TableName": tables["MysfitsTableName"],
+                "Key": {"MysfitId": {"S": mysfit}},
+                "UpdateExpression": "ADD Likes :d",
+                "ExpressionAttributeValues": {":d": {"N": "-1" if undo else "1"}},
+            }
+        }
+        if n == count - tenth:
+            last_start = time.perf_counter()
+        client.transact_write_items(TransactItems=[change, count_update])
+        if n == tenth - 1:
+            first_done = time.perf_counter()
+    first = tenth / (first_done - started)
+    last = tenth / (time.perf_counter() - last_start)
+    after = aws.memory_info().rss / 1e6
+    print(f"\ntransactions: {count} like/unlike straight to the embedded AWS ({half} likes kept, then undone): "
+          f"{first:.0f}/s over the first tenth, {last:.0f}/s over the last; embedded AWS {before:.0f} MB -> "
+          f"{after:.0f} MB resident (target < 300 MB: {'met' if after < 300 else 'NOT MET'})")  # fmt: skip
+
+
+SOAK_RATE = 40  # requests a second during the soak: a steady, mixed load, not a flood
+
+
+def part_memory(stack: Stack) -> dict[str, float]:
+    """Resident memory (MB) of each part, with its children (gunicorn's workers)."""
+    found = {}
+    for part in stack.parts:
+        try:
+            process = psutil.Process(part.process.pid)
+            found[part.name] = sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 1e6
+        except psutil.NoSuchProcess:
+            found[part.name] = float("nan")
+    return found
+
+
+def soak(stack: Stack, visitors: list[dict], mysfit_ids: list[str], seconds: int) -> None:
+    """`seconds` of mixed traffic at SOAK_RATE requests a second (lists, profiles, likes and their
+    undoing, clicks), printing every part's memory at the start and the end, and the answers."""
+    session = requests.Session()
+    statuses: dict[tuple[str, int], int] = {}
+    kinds = ("list", "profile", "click", "like/unlike")
+    calls = [
+        # A page, not the whole table: the adopt runs above added thousands of mysfits.
+        lambda n: session.get(f"{stack.api_url}/mysfits?limit=12", timeout=30),
+        lambda n: session.get(f"{stack.api_url}/mysfits/{mysfit_ids[n % len(mysfit_ids)]}", timeout=30),
+        lambda n: session.put(
+            f"{stack.api_url}/clicks", json={"mysfitId": mysfit_ids[n % len(mysfit_ids)]}, timeout=30
+        ),
+        lambda n: session.request(
+            "POST" if (n // len(visitors)) % 2 == 0 else "DELETE",  # like, then take it back
+            f"{stack.api_url}/mysfits/{mysfit_ids[0]}/like",
+            headers={"Authorization": visitors[n % len(visitors)]["id"]},
+            timeout=30,
+        ),
+    ]
+    before = part_memory(stack)
+    started = time.monotonic()
+    n = 0
+    while (elapsed := time.monotonic() - started) < seconds:
+        try:
+            status = calls[n % len(calls)](n // len(calls)).status_code
+        except requests.RequestException:
+            status = 0  # no answer in time
+        key = (kinds[n % len(calls)], status)
+        statuses[key] = statuses.get(key, 0) + 1
+        n += 1
+        time.sleep(max(0.0, n / SOAK_RATE - (time.monotonic() - started)))
+    after = part_memory(stack)
+    answers = ", ".join(
+        f"{kind} {status or 'no answer'}: {count}" for (kind, status), count in sorted(statuses.items())
+    )
+    print(f"\nsoak: {n} requests in {elapsed:.0f}s at {SOAK_RATE}/s; answers {answers}")
+    print(f"{'part':<10}{'MB at start':>13}{'MB at end':>11}{'change':>9}")
+    for name in before:
+        print(f"{name:<10}{before[name]:>13.0f}{after[name]:>11.0f}{after[name] - before[name]:>+9.0f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (default 10)")
+    parser.add_argument(
+        "--transactions",
+        type=int,
+        default=2000,
+        help="like/unlike transactions against the embedded AWS (default 2000)",
+    )
+    parser.add_argument(
+        "--soak", type=int, default=0, metavar="SECONDS", help="then this long of steady mixed traffic (default none)"
+    )
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is needed: sudo apt-get install wrk (or run scripts/ensure-system-packages)", file=sys.stderr)
@@ -340,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
               " adopt: a fresh mysfit, by a different visitor, every request; clicks: PUT /clicks accepted onto\n"
               " the stream, gateway CPU; errors: any answer but 2xx)")  # fmt: skip
         bench_enricher(stack.api_url, ids, stack.infra.outputs["clicks"]["FunctionName"])
+        bench_transactions(stack, ids, args.transactions)
+        if args.soak:
+            soak(stack, visitors, ids, args.soak)
     finally:
         stack.stop()
     return 0
