@@ -161,13 +161,14 @@ def test_transactions_copy_no_table_so_memory_stays_flat_as_likes_grow(embedded)
     for n in range(500):  # warm: every code path has run, caches are full
         _like(client, table, f"warm-{n}")
     before = server.memory_info().rss
-    for n in range(3000):  # 3,000 more likes kept: each transaction names a growing table
+    for n in range(1500):  # 1,500 more likes, 1,000 kept: each transaction names a growing table
         _like(client, table, f"v-{n}")
         if n % 3 == 0:
             _like(client, table, f"v-{n}", undo=True)
     grown = server.memory_info().rss - before
-    assert _likes(client, table) == 500 + 2000
-    assert grown < 20 * 1024 * 1024, f"the embedded AWS grew {grown / 1e6:.0f} MB over 4,000 transactions"
+    assert _likes(client, table) == 500 + 1000
+    # Copying the tables, moto grew by gigabytes over as many transactions.
+    assert grown < 20 * 1024 * 1024, f"the embedded AWS grew {grown / 1e6:.0f} MB over 2,000 transactions"
 
 
 def test_the_transaction_code_it_mends_is_the_one_it_was_written_for():

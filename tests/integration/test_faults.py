@@ -153,3 +153,10 @@ def test_firehose_killed_under_clicks_delivers_every_acknowledged_click_after_it
         time.sleep(0.5)
     lost = acknowledged - landed
     assert not lost, f"{len(lost)} of {len(acknowledged)} acknowledged clicks lost"
+
+
+def test_the_embedded_aws_dying_stops_the_stack_as_its_state_is_gone(own_stack):
+    """Last in this module: the stack cannot go on without its tables, users and buckets."""
+    _kill(own_stack, "mysfits_local.aws")
+    assert own_stack.process.wait(60) == 1  # it notices by itself; nobody pressed Ctrl-C
+    assert "error: aws stopped unexpectedly (exit code -9)" in "".join(own_stack.output)

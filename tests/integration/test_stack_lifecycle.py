@@ -100,14 +100,6 @@ def test_a_part_that_dies_is_restarted_and_one_that_keeps_dying_stops_the_stack(
     assert alive == []
 
 
-def test_the_embedded_aws_dying_stops_the_stack_as_its_state_is_gone(tmp_path):
-    stack = start_stack(tmp_path)
-    os.kill(_master(stack, "mysfits_local.aws").pid, signal.SIGKILL)
-    assert stack.process.wait(60) == 1  # it notices by itself; nobody pressed Ctrl-C
-    stack.stop()
-    assert "error: aws stopped unexpectedly (exit code -9)" in "".join(stack.output)
-
-
 def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=2).status_code == 200
