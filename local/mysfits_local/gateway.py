@@ -329,8 +329,8 @@ class Gateway:
 
     async def _http_proxy(self, integration: dict, matched, request: web.Request, trace_id: str, claims: dict | None):
         url = self._integration_url(integration, *matched)
-        if request.query_string:
-            url += "?" + request.query_string
+        if request.rel_url.raw_query_string:  # as the client encoded it: never decoded on the way
+            url += "?" + request.rel_url.raw_query_string
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -566,13 +566,14 @@ def _answer_unparsable_requests(gateway: Gateway) -> None:
             raise ConnectionError("the answer was already being sent")
         if isinstance(exc, http_exceptions.LineTooLong):
             status = 414 if exc.args[1] == MAX_URL_BYTES else 431
-        reason = str(exc or message or "the request cannot be read")
-        log.warning("refused a request from %s it cannot read (%s): %.200s", request.remote, status, reason)
-        error = GatewayError(
-            "BAD_REQUEST_PARAMETERS" if status < 500 else "DEFAULT_5XX",
-            "The request is too long." if status in (414, 431) else "The request is not valid HTTP.",
-            status=status,
-        )
+        if isinstance(exc, http_exceptions.HttpProcessingError):
+            reason = str(exc or message or "the request cannot be read")
+            log.warning("refused a request from %s it cannot read (%s): %.200s", request.remote, status, reason)
+            text = "The request is too long." if status in (414, 431) else "The request is not valid HTTP."
+        else:  # the gateway itself failed: say so, and keep the traceback for the log only
+            log.error("the gateway failed on a request from %s", request.remote, exc_info=exc)
+            status, text = 500, "The gateway failed on this request."
+        error = GatewayError("BAD_REQUEST_PARAMETERS" if status < 500 else "DEFAULT_5XX", text, status=status)
         response = gateway._gateway_response(error, request, str(uuid.uuid4()))
         # Its Origin could not be read: any page may read this error, which holds nothing private.
         response.headers.setdefault("Access-Control-Allow-Origin", "*")

@@ -222,6 +222,12 @@ def test_head_is_answered_wherever_get_is(gateway):
     assert head.content == b""
 
 
+def test_the_query_string_reaches_the_backend_as_the_client_encoded_it(gateway):
+    response = requests.get(f"{gateway}/echo/q?cursor=+%C2%B5&value=%C2%8C%7F&a=%26b", timeout=5)
+    assert response.status_code == 201
+    assert response.json()["path"] == "/echo/q?cursor=+%C2%B5&value=%C2%8C%7F&a=%26b"
+
+
 @pytest.mark.parametrize(
     ("path", "forwarded"),
     [
