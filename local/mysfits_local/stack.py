@@ -447,7 +447,10 @@ class Stack:
                 if probe.connect_ex((self.host, port)) == 0:
                     raise StackError(
                         f"port {port} ({name}) on {self.host} is already in use: is the stack already "
-                        f"running? Stop it, or choose another port (see `python -m mysfits_local up --help`)."
+                        f"running? Stop it, or give this part another port, for example "
+                        f"`MYSFITS_{name.upper()}_PORT={port + 100} make up` (each part's port is a variable: "
+                        + ", ".join(f"MYSFITS_{part.upper()}_PORT" for part in DEFAULT_PORTS)
+                        + ")."
                     )
 
     def _spawn(
@@ -593,6 +596,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  adoption  {stack.adoption_url}/ (behind the API)\n"
             f"  clicks    PUT {stack.api_url}/clicks -> Firehose {stack.firehose_url} -> enricher "
             f"-> s3://{stack.infra.outputs['clicks']['ClicksBucketName']}/clicks/ (see them: make clicks)\n"
+            f"  Lambda    {stack.lambda_url}/ (the click enricher, in the Lambda stand-in)\n"
             f"  ops       {stack.console_url}/ (traces, service map, clicks; make trace prints the latest)\n"
             f"  X-Ray     udp and {stack.xray_url}/ (daemon and X-Ray API stand-in)\n"
             f"  AWS       {stack.aws_url}/ (embedded moto)\n"

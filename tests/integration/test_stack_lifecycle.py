@@ -34,6 +34,9 @@ def test_ctrl_c_stops_every_process_and_frees_every_port(tmp_path):
     for part in ("aws", "catalog", "adoption", "api", "site"):
         assert f"{part:<8} ready" in output
     assert f"site      {stack.site_url}/" in output
+    # The summary gives every part's address, as the README's table lists them.
+    summary = output[output.index("Mythical Mysfits is running:") :]
+    assert all(f"127.0.0.1:{port}" in summary for port in stack.ports.values()), summary
     children = _descendants(stack.process.pid)
     # moto, two gunicorn masters with their workers, gateway, site
     assert len(children) >= 7
@@ -55,6 +58,8 @@ def test_a_port_in_use_fails_fast_with_a_clear_message(tmp_path):
         assert stack.stop(30) == 1
     output = "".join(stack.output)
     assert f"port {taken} (api) on 127.0.0.1 is already in use" in output
+    assert f"MYSFITS_API_PORT={taken + 100} make up" in output  # a command that works as it is
+    assert all(f"MYSFITS_{name.upper()}_PORT" in output for name in DEFAULT_PORTS)
 
 
 def _master(stack, marker: str) -> psutil.Process | None:
