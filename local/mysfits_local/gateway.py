@@ -45,6 +45,7 @@ import yarl
 from aiohttp import web
 
 from mysfits_shared.auth import InvalidToken, KeysUnavailable, TokenVerifier, issuer_for, token_from_header
+from mysfits_shared.errors import ERROR_CODES
 from mysfits_shared.tracing import TRACE_HEADER, Sampler, SegmentSender, TraceHeader, new_segment_id, new_trace_root
 
 from . import name_no_version
@@ -65,8 +66,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 DEFAULT_TIMEOUT_MS = 29_000
 MAX_URL_BYTES = 8192  # a longer request line is 414
 MAX_HEADER_BYTES = 10240  # a longer header is 431
-# The error codes of the answers the stand-in gives where API Gateway has no gateway response.
-_STAND_IN_CODES = {405: "MethodNotAllowed", 414: "UriTooLong", 431: "HeadersTooLarge"}
 MAX_MESSAGE_CHARS = 512  # an error message never echoes a whole body back
 MAX_PROBLEM_CHARS = 160  # nor does one validation problem
 # Hop-by-hop headers are never forwarded (RFC 9110 section 7.6.1), nor lengths we recompute.
@@ -177,7 +176,9 @@ class Gateway:
     ):
         self.definition = definition
         self.throttles = throttles or []
-        self._buckets: dict[tuple, TokenBucket] = {}  # (definition, resource, method) -> its bucket
+        self._buckets: dict[
+            tuple, TokenBucket | None
+        ] = {}  # (definition, resource, method) -> bucket, None: unthrottled
         self.stage_variables = stage_variables
         self.verifiers = verifiers or {}
         self._session: aiohttp.ClientSession | None = None
@@ -289,15 +290,15 @@ class Gateway:
     def _throttle(self, route, method: str) -> None:
         """Each method has its own bucket, as a stage's MethodSettings give each method its limits
         (the most specific setting wins); a request past them is refused at once with 429."""
-        settings = [t for source, t in self.throttles if source == route.source and t.applies(route.template, method)]
-        if not settings:
-            return
-        setting = min(settings, key=lambda t: (t.resource_path == "/*", t.http_method == "*"))
         key = (route.source, route.template, method)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = TokenBucket(setting.rate, setting.burst)
-        if not bucket.take():
+        if key not in self._buckets:  # the method's setting is looked up once, on its first request
+            settings = [
+                t for source, t in self.throttles if source == route.source and t.applies(route.template, method)
+            ]
+            setting = min(settings, key=lambda t: (t.resource_path == "/*", t.http_method == "*"), default=None)
+            self._buckets[key] = TokenBucket(setting.rate, setting.burst) if setting else None
+        bucket = self._buckets[key]
+        if bucket is not None and not bucket.take():
             raise GatewayError("THROTTLED", "Too Many Requests")
 
     async def _authorize(self, operation: dict, request: web.Request) -> dict | None:
@@ -537,7 +538,7 @@ class Gateway:
         }
         template = templates.get("application/json", '{"message": $context.error.messageString}')
         if error.status:  # an answer API Gateway has no response type for: the project's format
-            code = _STAND_IN_CODES.get(error.status, "BadRequest" if error.status < 500 else "GatewayError")
+            code = ERROR_CODES.get(error.status, "BadRequest" if error.status < 500 else "GatewayError")
             template = json.dumps({"error": {"code": code, "message": "MESSAGE"}}).replace(
                 '"MESSAGE"', "$context.error.messageString"
             )

@@ -18,8 +18,8 @@ from . import ids
 
 log = logging.getLogger(__name__)
 
-# Status code -> error code for HTTP errors raised by Flask/werkzeug itself.
-_CODES = {
+# Status code -> error code for HTTP errors raised by Flask/werkzeug itself (and by the gateway stand-in).
+ERROR_CODES = {
     400: "BadRequest",
     401: "Unauthorized",
     403: "Forbidden",
@@ -27,8 +27,10 @@ _CODES = {
     405: "MethodNotAllowed",
     409: "Conflict",
     413: "PayloadTooLarge",
+    414: "UriTooLong",
     415: "UnsupportedMediaType",
     429: "TooManyRequests",
+    431: "HeadersTooLarge",
     503: "ServiceUnavailable",
 }
 
@@ -77,7 +79,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        code = _CODES.get(error.code, "Error")
+        code = ERROR_CODES.get(error.code, "Error")
         response, status = error_response(error.code, code, error.description)
         if error.code == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
