@@ -417,10 +417,15 @@ class Journal:
         self.path = directory / f"{name}.journal"
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
-    def save_definition(self, body: dict, deleted: bool = False) -> None:
+    def save_definition(self, request: dict, deleted: bool = False) -> None:
+        self.request = request
         temporary = self.definition_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"request": body, "deleted": deleted}))
+        temporary.write_text(json.dumps({"request": request, "deleted": deleted}))
         temporary.replace(self.definition_path)
+
+    def mark_deleted(self) -> None:
+        """Deleted: delivered what it holds after a restart too, then not recreated."""
+        self.save_definition(self.request, deleted=True)
 
     def accepted(self, records: list[Record]) -> None:
         lines = "".join(
@@ -762,7 +767,7 @@ class Firehose:
         stream.closing = True
         stream.wake.set()
         if stream.journal:
-            stream.journal.save_definition(json.loads(stream.journal.definition_path.read_text())["request"], True)
+            stream.journal.mark_deleted()
         log.info("deleted stream %s (%d buffered records still delivered)", stream.name, len(stream.buffer))
         return {}
 
@@ -781,7 +786,7 @@ class Firehose:
             if saved["deleted"]:
                 del self.streams[stream.name]
                 stream.closing = True
-                stream.journal.save_definition(saved["request"], deleted=True)
+                stream.journal.mark_deleted()
             stream.wake.set()
             log.info("restored stream %s with %d accepted records not yet delivered", stream.name, len(pending))
 
@@ -799,7 +804,8 @@ class Firehose:
         return data
 
     def _accept(self, stream: Stream, data: bytes) -> Record | None:
-        """Buffer one record (journal it before answering); None when the buffer is full (throttled)."""
+        """Buffer one record; None when the buffer is full (throttled). The caller journals what
+        it accepted before it answers."""
         if not self._accepting or stream.closing:
             return None
         if stream.buffer_bytes + len(data) > self.max_buffer_bytes:

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from mysfits_deploy import templates
 
-REGION = "us-east-1"
+from .infra import REGION
 
 
 def security_headers(template: Path, connect_origins: list[str]) -> dict[str, str]:

@@ -91,8 +91,6 @@ def init_tracing(app, settings: Settings) -> None:
         context_missing="IGNORE_ERROR",
         plugins=("ECSPlugin",) if settings.on_ecs else (),
     )
-    # Only the libraries the service has: the images install no library their code does not use
-    # (neither service calls requests), and patching a missing one stops start-up.
     patch(_present(PATCHED_LIBRARIES))
     _record_transport_faults()
     XRayMiddleware(app, xray_recorder)
@@ -317,7 +315,6 @@ class SegmentSender:
         daemon_address = daemon_address or os.environ.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000"
         host, _, port = daemon_address.rpartition(":")
         self.address = (host or "127.0.0.1", int(port))
-        self.address_string = daemon_address
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.socket.setblocking(False)
         self._warned = False
