@@ -17,6 +17,8 @@ from collections.abc import Callable
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
+from .tracing import remote_call
+
 ALGORITHMS = ["RS256"]
 # An unknown key id triggers at most one JWKS refresh per this many seconds, so forged
 # tokens with random key ids cannot turn every request into a JWKS download.
@@ -46,7 +48,9 @@ def token_from_header(value: str | None) -> str:
 
 
 def _fetch_json(url: str, timeout: float) -> dict:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - https/http URL from settings
+    # The URL is the user pool's, from the settings (https, or http on one machine).
+    with remote_call(url) as outcome, urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+        outcome["status"] = response.status
         return json.load(response)
 
 

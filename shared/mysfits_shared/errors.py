@@ -15,6 +15,7 @@ from pynamodb.exceptions import PynamoDBConnectionError, TableDoesNotExist
 from werkzeug.exceptions import HTTPException
 
 from . import ids
+from .tracing import record_exception
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error")
+        record_exception(error)
         return error_response(500, "InternalError", "Something went wrong on our side.")
 
 

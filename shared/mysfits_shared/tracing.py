@@ -1,24 +1,26 @@
-"""X-Ray tracing, set up in this one module.
+"""X-Ray tracing, set up in this one module; a later move to OpenTelemetry should only have to
+change this file.
 
-The X-Ray SDK for Python is in maintenance mode; a later move to OpenTelemetry should only
-have to change this file. Services call `init_tracing(app, settings)` once from their
-application factory. With `TRACING_ENABLED=false` (unit tests) the SDK is switched off:
-no middleware, no patching, nothing sent.
+Services call `init_tracing(app, settings)` once from their application factory: a segment per
+sampled request, with a subsegment per AWS call (every PynamoDB and boto3 call goes through
+botocore) and per outgoing HTTP call (`remote_call`), sent over UDP to the X-Ray daemon in the
+X-Ray SDK's format. The services record these themselves rather than through the SDK, which costs
+several times the CPU per request (docs/decisions.md). With `TRACING_ENABLED=false` (unit tests)
+nothing is patched, recorded or sent.
 
-The Lambda function's Powertools Tracer is made here too (`lambda_tracer`), and the sampling rules
-are stated once (`sampling_rules`): the services' recorder, and the stand-ins that decide for the
-requests they start (the gateway's stage, Lambda's invocation), all sample by them. A request
-that arrives with a decision (`Sampled=1/0` in its trace header) keeps it at every hop.
+The Lambda function's tracer is Powertools' (`lambda_tracer`, with the SDK behind it), and the
+sampling rules are stated once (`sampling_rules`): the services, and the stand-ins that decide
+for the requests they start (the gateway's stage, Lambda's invocation), all sample by them
+(`Sampler`). A request that arrives with a decision (`Sampled=1/0` in its trace header) keeps it
+at every hop.
 
-The trace header and the segment sender below are for the stand-ins that record segments as AWS
-does. The SDK is imported only where it is used: the SDK decides at its import whether it runs
-in Lambda (LAMBDA_TASK_ROOT), so a process that sets that up later, like the Lambda stand-in,
-must not have imported it yet.
+The SDK is imported only by `lambda_tracer`: the SDK decides at its import whether it runs in
+Lambda (LAMBDA_TASK_ROOT), so a process that sets that up later, like the Lambda stand-in, must
+not have imported it yet.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -28,9 +30,13 @@ import secrets
 import socket
 import threading
 import time
+import traceback
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -41,10 +47,6 @@ TRACE_HEADER = "X-Amzn-Trace-Id"
 _ROOT = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
 _ID = re.compile(r"[0-9a-f]{16}")
 _DAEMON_HEADER = b'{"format":"json","version":1}\n'
-
-# The libraries whose calls become subsegments. PynamoDB talks to DynamoDB through
-# botocore, so patching botocore traces every table call.
-PATCHED_LIBRARIES = ("botocore", "requests")
 
 
 DEFAULT_SAMPLING_RATE = 0.05  # as X-Ray's default rule: the first request each second, then 5%
@@ -69,54 +71,228 @@ def sampling_rules(rate: float = DEFAULT_SAMPLING_RATE) -> dict:
 
 
 def init_tracing(app, settings: Settings) -> None:
-    """Trace every request of `app` and every AWS/HTTP call it makes, or switch tracing off;
-    either way, log one JSON line per request that leads to its trace."""
-    from aws_xray_sdk import global_sdk_config
-    from aws_xray_sdk.core import patch, xray_recorder
-    from aws_xray_sdk.core.sampling.local.sampler import LocalSampler
-    from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
-    from flask import request
-
-    _log_requests(app)
-    global_sdk_config.set_sdk_enabled(settings.tracing_enabled)
-    if not settings.tracing_enabled:
+    """Trace every request of `app` and every AWS call it makes, or switch tracing off; either
+    way, log one JSON line per request that leads to its trace."""
+    if settings.tracing_enabled:
+        _trace_aws_calls()
+        _Recorder(settings).install(app)
+        log.info("X-Ray tracing on, daemon at %s", settings.xray_daemon_address)
+    else:
         log.info("X-Ray tracing is off")
+    _log_requests(app)
+
+
+# The segment of the request being served, if it is sampled: its calls out are added to it.
+_segment: ContextVar[dict | None] = ContextVar("xray_segment", default=None)
+
+
+class _Recorder:
+    """A segment per sampled request, sent to the daemon when the request ends, as the X-Ray SDK's
+    Flask middleware does, in a fraction of its CPU: tracing every request must stay cheap
+    (docs/decisions.md, "The services record their own segments").
+
+    The request's trace (the one it brought, or a new one) is kept in `g.trace` for the log line
+    and the response's `X-Amzn-Trace-Id`, sampled or not.
+    """
+
+    def __init__(self, settings: Settings):
+        self.name = settings.service_name
+        self.sampler = Sampler(settings.xray_sampling_rate)
+        self.sender = SegmentSender(settings.xray_daemon_address)
+        # On Fargate the SDK's ECS plugin names the container; so does this.
+        self.origin = {"origin": "AWS::ECS::Container", "aws": {"ecs": {"container": socket.gethostname()}}}
+        if not settings.on_ecs:
+            self.origin = {}
+
+    def install(self, app) -> None:
+        from flask import g, request
+
+        @app.before_request
+        def _begin_segment():
+            incoming = TraceHeader.parse(request.headers.get(TRACE_HEADER))
+            sampled = self.sampler.sampled(incoming, request.method, request.path)
+            if incoming is None:
+                g.trace = TraceHeader(new_trace_root(), None, sampled)
+            else:
+                g.trace = TraceHeader(incoming.root, incoming.parent, sampled)
+            if sampled:
+                segment = {"name": self.name, "id": new_segment_id(), "trace_id": g.trace.root, **self.origin}
+                if g.trace.parent:
+                    segment["parent_id"] = g.trace.parent
+                segment["start_time"] = time.time()
+                url = f"{request.scheme}://{request.host}{request.path}"  # cheaper than base_url
+                segment["http"] = {"request": {"method": request.method, "url": url}}
+                mysfit_id = (request.view_args or {}).get("mysfit_id")
+                if mysfit_id:
+                    segment["annotations"] = {"mysfitId": mysfit_id}
+                _segment.set(segment)
+
+        @app.after_request
+        def _respond(response):
+            trace = g.get("trace")
+            if trace is not None:
+                response.headers[TRACE_HEADER] = f"Root={trace.root}"
+            segment = _segment.get()
+            if segment is not None:
+                _mark(segment, response.status_code)
+                segment["http"]["response"] = {"status": response.status_code}
+                if response.content_length is not None:
+                    segment["http"]["response"]["content_length"] = response.content_length
+            return response
+
+        @app.teardown_request
+        def _end_segment(error):
+            segment = _segment.get()
+            if segment is None:
+                return
+            _segment.set(None)
+            if error is not None:
+                record_exception(error)
+            segment["end_time"] = time.time()
+            self.sender.send(segment)
+
+
+def record_exception(error: BaseException) -> None:
+    """Mark the current request's segment a fault caused by `error` (an unexpected exception)."""
+    segment = _segment.get()
+    if segment is not None:
+        segment["fault"] = True
+        segment["cause"] = _cause(error, remote=False)
+
+
+def _mark(entity: dict, status: int) -> None:
+    """X-Ray's flags for an answer: 429 a throttle (and an error), other 4xx an error, 5xx a fault."""
+    entity["error"] = 400 <= status < 500
+    entity["fault"] = status >= 500
+    if status == 429:
+        entity["throttle"] = True
+
+
+def _cause(error: BaseException, remote: bool) -> dict:
+    frames = traceback.extract_tb(error.__traceback__)[-_STACK_FRAMES:]
+    exception = {"id": new_segment_id(), "type": type(error).__name__, "message": str(error)[:1000], "remote": remote}
+    exception["stack"] = [{"path": f.filename, "line": f.lineno, "label": f.name} for f in reversed(frames)]
+    return {"working_directory": os.getcwd(), "exceptions": [exception]}
+
+
+_STACK_FRAMES = 10  # the innermost frames of a cause's stack, as much as an operator reads
+
+
+def _trace_aws_calls() -> None:
+    """Every AWS call made while a sampled request is served becomes a subsegment of its segment,
+    as the SDK's botocore patch records it (name from the endpoint prefix, "dynamodb"; namespace
+    aws; operation, table), and flagged as X-Ray means: an answered 4xx an error (a throttle when
+    DynamoDB throttled), a 5xx or no answer at all a fault, with its exception.
+
+    Wraps `BaseClient._make_api_call`, through which every boto3 and PynamoDB call goes; pinned by
+    shared/tests/test_tracing.py, so a botocore that renames it fails there.
+    """
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    original = BaseClient._make_api_call
+    if getattr(original, "traced", False):
         return
-    xray_recorder.configure(
-        service=settings.service_name,
-        daemon_address=settings.xray_daemon_address,
-        emitter=_emitter(settings.xray_daemon_address),
-        sampler=LocalSampler(sampling_rules(settings.xray_sampling_rate)),
-        # Calls made outside a request (start-up, background work) are not errors.
-        context_missing="IGNORE_ERROR",
-        plugins=("ECSPlugin",) if settings.on_ecs else (),
-    )
-    patch(_present(PATCHED_LIBRARIES))
-    _record_transport_faults()
-    XRayMiddleware(app, xray_recorder)
 
-    @app.before_request
-    def _annotate_mysfit():
-        mysfit_id = (request.view_args or {}).get("mysfit_id")
-        if mysfit_id:
-            annotate("mysfitId", mysfit_id)
+    def _make_api_call(client, operation_name, api_params):
+        segment = _segment.get()
+        if segment is None:
+            return original(client, operation_name, api_params)
+        aws = {"operation": operation_name, "region": client.meta.region_name, **_resources(api_params)}
+        call = {"id": new_segment_id(), "name": client.meta.service_model.endpoint_prefix, "namespace": "aws"}
+        call["start_time"] = time.time()
+        try:
+            result = original(client, operation_name, api_params)
+        except ClientError as error:
+            metadata = error.response.get("ResponseMetadata", {})
+            _answered(call, aws, metadata, metadata.get("HTTPStatusCode") or 500)
+            if error.response.get("Error", {}).get("Code") in _THROTTLED:
+                call["throttle"] = True
+            call["cause"] = _cause(error, remote=True)
+            raise
+        except Exception as error:
+            call["fault"] = True
+            call["cause"] = _cause(error, remote=True)
+            raise
+        else:
+            metadata = result.get("ResponseMetadata", {})
+            _answered(call, aws, metadata, metadata.get("HTTPStatusCode", 200))
+            return result
+        finally:
+            call["aws"] = aws
+            call["end_time"] = time.time()
+            segment.setdefault("subsegments", []).append(call)
 
-    log.info("X-Ray tracing on, daemon at %s", settings.xray_daemon_address)
+    _make_api_call.traced = True
+    BaseClient._make_api_call = _make_api_call
+
+
+_THROTTLED = {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+
+
+def _answered(call: dict, aws: dict, metadata: dict, status: int) -> None:
+    call["http"] = {"response": {"status": status}}
+    if status >= 400:
+        _mark(call, status)
+    if metadata.get("RequestId"):
+        aws["request_id"] = metadata["RequestId"]
+    if metadata.get("RetryAttempts"):
+        aws["retries"] = metadata["RetryAttempts"]
+
+
+def _resources(params: dict) -> dict:
+    """The tables a call names: one (`TableName`), or every one of a batch or a transaction."""
+    if isinstance(params.get("TableName"), str):
+        return {"table_name": params["TableName"]}
+    tables = set(params.get("RequestItems") or ())
+    for item in params.get("TransactItems") or ():
+        tables.update(action["TableName"] for action in item.values() if "TableName" in action)
+    return {"table_names": sorted(tables)} if tables else {}
+
+
+@contextmanager
+def remote_call(url: str, method: str = "GET"):
+    """Record an outgoing HTTP call of the current request as a remote subsegment (named after the
+    host), flagged by its outcome: the caller sets `outcome["status"]` once answered; an exception
+    with no answer is a fault."""
+    segment = _segment.get()
+    outcome: dict = {}
+    if segment is None:
+        yield outcome
+        return
+    call = {"id": new_segment_id(), "name": urlsplit(url).hostname or url, "namespace": "remote"}
+    call["start_time"] = time.time()
+    call["http"] = {"request": {"method": method, "url": url}}
+    try:
+        yield outcome
+    except Exception as error:
+        call["cause"] = _cause(error, remote=True)
+        if isinstance(getattr(error, "code", None), int):  # urllib's HTTPError: an answer
+            outcome["status"] = error.code
+        else:
+            call["fault"] = True
+        raise
+    finally:
+        if "status" in outcome:
+            call["http"]["response"] = {"status": outcome["status"]}
+            _mark(call, outcome["status"])
+        call["end_time"] = time.time()
+        segment.setdefault("subsegments", []).append(call)
 
 
 def lambda_tracer(service: str):
-    """The Powertools Tracer of a Lambda function, tracing the calls its libraries make.
+    """The Powertools Tracer of a Lambda function, tracing its HTTP calls (the enricher's only
+    calls out are to the catalog API, with requests).
 
     Powertools switches it on in Lambda with active tracing and off elsewhere (tests) by itself.
     """
     from aws_lambda_powertools import Tracer
 
-    tracer = Tracer(service=service, patch_modules=_present(PATCHED_LIBRARIES))
+    tracer = Tracer(service=service, patch_modules=["requests"])
     if not tracer.disabled:
         from aws_xray_sdk.core import xray_recorder
 
         xray_recorder.configure(emitter=_emitter())
-        _record_transport_faults()
     return tracer
 
 
@@ -165,40 +341,6 @@ class Sampler:
         return random.random() < rule["rate"]  # noqa: S311 - sampling, not security
 
 
-def _present(libraries) -> list[str]:
-    # Only the libraries the process has: the images install no library their code does not use
-    # (neither service calls requests), and patching a missing one stops start-up.
-    return [name for name in libraries if importlib.util.find_spec(name)]
-
-
-def _record_transport_faults() -> None:
-    """Mark an AWS call's subsegment as X-Ray means: a fault when the call got no answer or a
-    5xx, an error (not a fault) for a 4xx answer.
-
-    The SDK's botocore subsegments record only answered errors (`ClientError`), and mark every
-    one a fault: a table that does not answer looked healthy, and a missing item's 400 looked
-    like an outage. Its botocore patch looks its meta processor up by name at each call, so this
-    wraps it once. Pinned by shared/tests/test_tracing.py.
-    """
-    from botocore.exceptions import ClientError
-
-    botocore_patch = importlib.import_module("aws_xray_sdk.ext.botocore.patch")  # the module, not its function
-    original = botocore_patch.aws_meta_processor
-    if getattr(original, "records_transport_faults", False):
-        return
-
-    def aws_meta_processor(wrapped, instance, args, kwargs, return_value, exception, subsegment, stack):
-        original(wrapped, instance, args, kwargs, return_value, exception, subsegment, stack)
-        if isinstance(exception, ClientError):
-            status = exception.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500
-            subsegment.fault = status >= 500
-        elif exception is not None:
-            subsegment.add_exception(exception, stack, remote=True)
-
-    aws_meta_processor.records_transport_faults = True
-    botocore_patch.aws_meta_processor = aws_meta_processor
-
-
 def _emitter(daemon_address: str | None = None):
     """The SDK's UDP emitter, sending through `SegmentSender`: when the daemon cannot be reached
     (no such host, oversized segment) it logs one line per process, not a traceback per segment."""
@@ -221,14 +363,9 @@ def _emitter(daemon_address: str | None = None):
 
 def annotate(name: str, value: str) -> None:
     """Annotate the current request's segment (searchable: `annotation.<name> = "..."`)."""
-    from aws_xray_sdk import global_sdk_config
-    from aws_xray_sdk.core import xray_recorder
-
-    if not global_sdk_config.sdk_enabled():
-        return
-    segment = xray_recorder.current_segment()
+    segment = _segment.get()
     if segment is not None:
-        segment.put_annotation(name, value)
+        segment.setdefault("annotations", {})[name] = value
 
 
 def _log_requests(app) -> None:
@@ -244,10 +381,9 @@ def _log_requests(app) -> None:
     @app.after_request
     def _finished(response):
         if request.path != "/health":
-            # The trace the request is in: the one it brought, or the one the recorder started.
-            header = TraceHeader.parse(response.headers.get(TRACE_HEADER)) or TraceHeader.parse(
-                request.headers.get(TRACE_HEADER)
-            )
+            # The trace the request is in: the one the recorder keeps (brought or started), or the
+            # one it brought when tracing is off.
+            header = g.get("trace") or TraceHeader.parse(request.headers.get(TRACE_HEADER))
             started = g.get("request_started", time.perf_counter())
             line = {
                 "traceId": header.root if header else None,

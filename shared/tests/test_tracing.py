@@ -3,10 +3,14 @@ import socket
 import subprocess
 import sys
 import textwrap
+import urllib.error
 
 import pytest
+from botocore.client import BaseClient
 from flask import Flask
 
+from mysfits_shared import tracing
+from mysfits_shared.auth import _fetch_json
 from mysfits_shared.tracing import Sampler, TraceHeader
 from mysfits_shared.web import init_app
 
@@ -62,6 +66,13 @@ def _daemon() -> socket.socket:
     return daemon
 
 
+def _closed_url() -> str:
+    """The address of a port nothing listens on."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{closed.getsockname()[1]}"
+
+
 def _received(daemon: socket.socket) -> dict:
     with daemon:
         header, _, body = daemon.recv(65536).decode().partition("\n")
@@ -69,10 +80,59 @@ def _received(daemon: socket.socket) -> dict:
     return json.loads(body)
 
 
-def test_tracing_off_installs_nothing(moto_url, make_settings):
+def test_tracing_off_records_nothing_and_patches_nothing(moto_url, make_settings):
     app = Flask(__name__)
     init_app(app, make_settings(moto_url))
-    assert not any("xray" in repr(f).lower() for f in app.before_request_funcs.get(None, []))
+    app.get("/work")(lambda: {})
+    response = app.test_client().get("/work", headers={"X-Amzn-Trace-Id": SAMPLED})
+    assert response.status_code == 200
+    assert "X-Amzn-Trace-Id" not in response.headers
+    assert not getattr(BaseClient._make_api_call, "traced", False)
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"TableName": "MysfitsTable", "Key": {}}, {"table_name": "MysfitsTable"}),
+        ({"RequestItems": {"B": [], "A": []}}, {"table_names": ["A", "B"]}),
+        (
+            {
+                "TransactItems": [
+                    {"Update": {"TableName": "M"}},
+                    {"Put": {"TableName": "L"}},
+                    {"Put": {"TableName": "M"}},
+                ]
+            },
+            {"table_names": ["L", "M"]},
+        ),
+        ({}, {}),
+    ],
+)
+def test_an_aws_call_names_the_tables_it_touches(params, named):
+    assert tracing._resources(params) == named
+
+
+def test_an_outgoing_http_call_is_a_remote_subsegment_flagged_by_its_outcome(moto_url):
+    segment: dict = {}
+    token = tracing._segment.set(segment)
+    try:
+        assert _fetch_json(f"{moto_url}/us-east-1_nothing/.well-known/jwks.json", 5)["keys"]
+        with pytest.raises(urllib.error.URLError):
+            _fetch_json(_closed_url(), 1)
+    finally:
+        tracing._segment.reset(token)
+    answered, refused = segment["subsegments"]
+    assert (answered["namespace"], answered["name"], answered["http"]["request"]["method"]) == (
+        "remote",
+        "127.0.0.1",
+        "GET",
+    )
+    assert answered["http"]["response"]["status"] == 200
+    assert answered["fault"] is False
+    assert refused["fault"] is True
+    assert "response" not in refused["http"]
+    assert refused["cause"]["exceptions"][0]["type"] == "URLError"
+    assert refused["end_time"] >= refused["start_time"]
 
 
 def test_tracing_sends_request_segment_with_dynamodb_subsegment_to_the_daemon(moto_url):
@@ -115,11 +175,8 @@ def test_a_table_call_that_gets_no_answer_is_a_fault_with_its_exception():
     """The SDK marks only answered errors (ClientError) on its botocore subsegments; a table that
     does not answer must be a fault too, or the trace of an outage looks healthy."""
     daemon = _daemon()
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
     result = _run_traced_app(
-        nowhere, f"127.0.0.1:{daemon.getsockname()[1]}", DYNAMODB_MAX_RETRIES="0", DYNAMODB_TIMEOUT_SECONDS="0.5"
+        _closed_url(), f"127.0.0.1:{daemon.getsockname()[1]}", DYNAMODB_MAX_RETRIES="0", DYNAMODB_TIMEOUT_SECONDS="0.5"
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("503 ")
