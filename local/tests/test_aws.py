@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import stat
 import uuid
 
@@ -16,6 +17,7 @@ from joserfc import jwt as jose_jwt
 from moto.utilities.utils import load_resource
 
 from conftest import start_service
+from mysfits_local import aws
 from mysfits_shared.auth import InvalidToken, TokenVerifier, issuer_for
 
 
@@ -178,3 +180,22 @@ def test_the_transaction_code_it_mends_is_the_one_it_was_written_for():
     source = inspect.getsource(DynamoDBBackend.transact_write_items)
     assert "original_table_state[table_name] = copy.deepcopy(\n                    self.tables[table_name]" in source
     assert "self.tables[table_name] = original_table_state[table_name]" in source
+
+
+def test_the_backends_are_listed_once_not_on_every_request(monkeypatch):
+    """moto routes each request by listing and stat-ing its package directory; the embedded AWS
+    lists it once. If moto stops routing through that list, the mend must be re-read."""
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    assert "in backends.list_of_moto_modules()" in inspect.getsource(DomainDispatcherApplication.get_backend_for_host)
+    listed = set(backends.list_of_moto_modules())
+    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)  # put back after the test
+    aws.find_backends_once()
+
+    def no_listing(path):
+        raise AssertionError(f"{path} listed again")
+
+    monkeypatch.setattr(os, "listdir", no_listing)
+    assert DomainDispatcherApplication(create_backend_app).get_backend_for_host("dynamodb") == "dynamodb"
+    assert set(backends.list_of_moto_modules()) == listed
