@@ -89,8 +89,8 @@ def test_the_outputs_are_the_contract(template):
 
 def test_the_deploy_tool_parameters_have_no_default_and_the_rest_do(template):
     parameters = template["Parameters"]
-    assert {name for name, p in parameters.items() if "Default" not in p} == {"CatalogApiUrl", "SiteOrigin"}
-    assert parameters["SiteOrigin"]["AllowedPattern"] == "^https?://[^/]+$"
+    assert {name for name, p in parameters.items() if "Default" not in p} == {"CatalogApiUrl", "AllowedOrigins"}
+    assert parameters["AllowedOrigins"]["AllowedPattern"] == "^https?://[^/,]+(,https?://[^/,]+)*$"
     assert all(p.get("Description") for p in parameters.values())
     defaults = {name: p.get("Default") for name, p in parameters.items()}
     assert (defaults["BufferIntervalInSeconds"], defaults["BufferSizeInMBs"]) == (60, 5)
@@ -202,15 +202,15 @@ def test_the_clicks_api_role_is_named_for_the_definition_and_may_only_put_on_the
     }
 
 
-def test_the_clicks_api_serves_the_clicks_definition_with_cors_for_the_site(template):
+def test_the_clicks_api_serves_the_clicks_definition_with_cors_for_the_allowed_origins(template):
     api = _resource(template, "ClicksApi", "AWS::Serverless::Api")
     definition_path = HERE / api["DefinitionUri"]
     assert definition_path.resolve() == (HERE.parent / "click-ingest" / "clicks-api.yaml").resolve()
     definition = definition_path.read_text()
     # The definition's deploy variables the template's names provide (stream and role named after the stack).
     assert {"ClicksStreamName", "ClicksApiRoleArn"} <= set(re.findall(r"\$\{([A-Za-z]+)\}", definition))
-    assert "stageVariables.siteOrigin" in definition
-    assert api["Variables"] == {"siteOrigin": {"Ref": "SiteOrigin"}}
+    assert "$stageVariables.allowedOrigins" in definition
+    assert api["Variables"] == {"allowedOrigins": {"Ref": "AllowedOrigins"}}
     assert api["StageName"] == {"Ref": "StageName"}
     assert api["EndpointConfiguration"] == {"Type": "REGIONAL"}
     assert api["TracingEnabled"] is True

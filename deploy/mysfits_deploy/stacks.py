@@ -74,7 +74,7 @@ UNITS: tuple[Unit, ...] = (
     Unit(
         "clicks",
         "click-enricher/template.yaml",
-        {"SiteOrigin": SITE_ORIGIN, "CatalogApiUrl": FromOutput("api", "ApiUrl")},
+        {"AllowedOrigins": SITE_ORIGIN, "CatalogApiUrl": FromOutput("api", "ApiUrl")},
         # Known before the stack exists: the stream is named after the stack, the role too.
         {"ClicksStreamName": "stack.name", "ClicksApiRoleArn": "stack.role:clicks-api"},
     ),

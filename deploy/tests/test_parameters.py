@@ -8,7 +8,7 @@ SITE = "https://d111111abcdef8.cloudfront.net"
 
 def _deployer(**options) -> Deployer:
     deployer = Deployer(session=None, account="123456789012", **options)
-    deployer.outputs = {"site": {"SiteOrigin": SITE}}
+    deployer.outputs = {"site": {"SiteOrigin": SITE}, "api": {"ApiUrl": "https://api.example/prod"}}
     return deployer
 
 
@@ -23,4 +23,6 @@ def test_other_origins_are_allowed_besides_the_sites_and_only_where_origins_are_
     assert adoption["AllowedOrigins"] == f"{SITE},https://partner.example,https://app.example"
     catalog = deployer.parameters(BY_NAME["catalog"], {"catalog image": "repo/catalog:v1"})
     assert catalog["AssetBaseUrl"] == SITE  # the images stay where the site publishes them
+    clicks = deployer.parameters(BY_NAME["clicks"], {})
+    assert clicks["AllowedOrigins"] == f"{SITE},https://partner.example,https://app.example"
     assert "AllowedOrigins" not in deployer.parameters(BY_NAME["api"], {})

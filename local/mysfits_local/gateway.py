@@ -17,7 +17,7 @@ with its own segment as parent. A request that brings a sampling decision keeps 
 are sampled by the project's sampling rules (`mysfits_shared.tracing`) at `XRAY_SAMPLING_RATE`.
 
     python -m mysfits_local.gateway --definition cfn/api/mysfits-api.yaml \
-        --stage-variable catalogHost=127.0.0.1:8081 --stage-variable siteOrigin=http://127.0.0.1:8080
+        --stage-variable catalogHost=127.0.0.1:8081 --stage-variable allowedOrigins=http://127.0.0.1:8080
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ class Gateway:
         integration = operation.get(INTEGRATION)
         kind = (integration or {}).get("type", "").lower()
         if kind == "mock":
-            return self._mock(integration, request)
+            return self._mock(integration, matched[0], matched[1], request)
         if kind == "http_proxy":
             return await self._http_proxy(integration, matched, request, trace_id, claims)
         if kind == "aws":
@@ -319,14 +319,10 @@ class Gateway:
                     raise GatewayError("AUTHORIZER_FAILURE", "Sign-in cannot be checked right now.") from None
         return None
 
-    def _mock(self, integration: dict, request: web.Request) -> web.Response:
-        answer = integration.get("responses", {}).get("default", {})
-        response = web.Response(status=int(answer.get("statusCode", 200)))
-        for target, source in answer.get("responseParameters", {}).items():
-            value = mapping_value(source, self.stage_variables, request.headers)
-            if value is not None:
-                response.headers[target.removeprefix("method.response.header.")] = value
-        return response
+    def _mock(self, integration: dict, route, path_params: dict, request: web.Request) -> web.Response:
+        return self._integration_response(
+            integration, 200, None, self._template_context(request, route), self._params(request, path_params)
+        )
 
     async def _http_proxy(self, integration: dict, matched, request: web.Request, trace_id: str, claims: dict | None):
         url = self._integration_url(integration, *matched)
@@ -392,7 +388,7 @@ class Gateway:
         if validator is not None:
             self._validate(validator, body)
         context = self._template_context(request, route)
-        params = {"path": path_params, "querystring": dict(request.query), "header": dict(request.headers)}
+        params = self._params(request, path_params)
         try:
             rendered = render(template, body=body, context=context, stage_variables=self.stage_variables, params=params)
         except TemplateError as error:
@@ -402,7 +398,7 @@ class Gateway:
         timeout = int(integration.get("timeoutInMillis", DEFAULT_TIMEOUT_MS)) / 1000
         loop = asyncio.get_running_loop()
         status, answer = await loop.run_in_executor(self._aws_pool, self._call_aws, service, action, rendered, timeout)
-        return self._integration_response(integration, status, answer, context, request)
+        return self._integration_response(integration, status, answer, context, params)
 
     @staticmethod
     def _invalid_body(detail: str) -> GatewayError:
@@ -423,6 +419,11 @@ class Gateway:
         )
         if problems:
             raise self._invalid_body("[" + "; ".join(problems[:5]) + "]")
+
+    @staticmethod
+    def _params(request: web.Request, path_params: dict) -> dict:
+        """The method request's parameters, as `$input.params()` gives them (headers by any case)."""
+        return {"path": path_params, "querystring": dict(request.query), "header": request.headers}
 
     def _template_context(self, request: web.Request, route) -> dict:
         now = time.time()
@@ -485,9 +486,11 @@ class Gateway:
         return 200, _to_wire(result)
 
     def _integration_response(
-        self, integration: dict, status: int, answer: dict, context: dict, request: web.Request
+        self, integration: dict, status: int, answer: dict | None, context: dict, params: dict
     ) -> web.Response:
-        """The integration response whose selection pattern matches the status, else default."""
+        """The integration response whose selection pattern matches the status, else default: its
+        template renders the body (a mock's answer has none), its parameters map headers, and what
+        the template set in `$context.responseOverride` (header, status) wins, as in API Gateway."""
         responses = integration.get("responses", {})
         chosen = responses.get("default", {})
         for pattern, response in responses.items():
@@ -495,17 +498,21 @@ class Gateway:
                 chosen = response
                 break
         template = chosen.get("responseTemplates", {}).get("application/json")
-        text = json.dumps(answer)
+        text = "" if answer is None else json.dumps(answer)
+        context = {**context, "responseOverride": {"header": {}}}
         if template is not None:
             try:
-                text = render(template, body=text, context=context, stage_variables=self.stage_variables)
+                text = render(template, body=text, context=context, stage_variables=self.stage_variables, params=params)
             except TemplateError as error:
                 raise GatewayError("API_CONFIGURATION_ERROR", f"Response template failed: {error}") from None
-        response = web.Response(status=int(chosen.get("statusCode", 200)), text=text, content_type="application/json")
+        status = int(context["responseOverride"].get("status") or chosen.get("statusCode", 200))
+        response = web.Response(status=status, text=text.strip() and text, content_type="application/json")
         for target, source in chosen.get("responseParameters", {}).items():
-            value = mapping_value(source, self.stage_variables, request.headers)
+            value = mapping_value(source, self.stage_variables, params["header"])
             if value is not None:
                 response.headers[target.removeprefix("method.response.header.")] = value
+        for name, value in context["responseOverride"]["header"].items():
+            response.headers[name] = str(value)
         return response
 
     def _integration_url(self, integration: dict, route, path_params: dict) -> str:

@@ -137,6 +137,11 @@ class Stack:
         return self.url(self.ports.site)
 
     @property
+    def allowed_origins_list(self) -> str:
+        """The origins whose pages may use the APIs, comma-separated: the site's, then the others."""
+        return ",".join([self.site_url, *self.allowed_origins])
+
+    @property
     def api_url(self) -> str:
         return self.url(self.ports.api)
 
@@ -181,7 +186,7 @@ class Stack:
             AWS_ENDPOINT_URL_FIREHOSE=self.firehose_url,
             AWS_ENDPOINT_URL_LAMBDA=self.lambda_url,
             # The site's pages, and any other origin given on `make up` (MYSFITS_ALLOWED_ORIGINS).
-            CORS_ALLOWED_ORIGINS=",".join([self.site_url, *self.allowed_origins]),
+            CORS_ALLOWED_ORIGINS=self.allowed_origins_list,
             ASSET_BASE_URL=self.site_url,  # where the images are published
             # The X-Ray stand-in: segments over UDP, the X-Ray API over HTTP, on one port.
             AWS_XRAY_DAEMON_ADDRESS=f"{self.host}:{self.ports.xray}",
@@ -273,7 +278,7 @@ class Stack:
                 "--stage-variable",
                 "vpcLinkId=local",
                 "--stage-variable",
-                f"siteOrigin={self.site_url}",
+                f"allowedOrigins={self.allowed_origins_list}",
                 *(f"--throttle={value}" for value in LocalInfra.stage_throttling(overrides=self.stage_parameters)),
             ],
         )
@@ -340,7 +345,7 @@ class Stack:
             {
                 # The enricher asks the public Mysfits API, as it does on AWS.
                 "CatalogApiUrl": self.api_url,
-                "SiteOrigin": self.site_url,
+                "AllowedOrigins": self.allowed_origins_list,
                 # Deliver within a second, so a click shows up at once (AWS: a minute by default).
                 "BufferIntervalInSeconds": str(CLICKS_BUFFER_SECONDS),
                 "BufferSizeInMBs": "1",

@@ -18,6 +18,7 @@ from mysfits_local.vtl import TemplateError, render
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://127.0.0.1:8080"
+PARTNER = "https://partner.example"
 
 
 def _gateway(firehose_url: str, stream: str, log_path: Path) -> Service:
@@ -28,7 +29,7 @@ def _gateway(firehose_url: str, stream: str, log_path: Path) -> Service:
         "--definition-variable",
         f"ClicksStreamName={stream}",
         "--stage-variable",
-        f"siteOrigin={ORIGIN}",
+        f"allowedOrigins={ORIGIN},{PARTNER}",
     ]
     return start_service("mysfits_local.gateway", args, log_path, env=env)
 
@@ -76,7 +77,7 @@ def test_a_valid_click_becomes_one_json_line_on_the_stream(gateway, stream, meth
         method,
         f"{gateway}/clicks",
         data=json.dumps(click, indent=4),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Origin": ORIGIN},
         timeout=30,
     )
     assert response.status_code == 200, response.text
@@ -116,7 +117,8 @@ BAD_BODIES = {
 def test_a_malformed_click_is_400_and_never_reaches_the_stream(gateway, stream, body):
     _, records = stream
     before = len(records())
-    response = requests.put(f"{gateway}/clicks", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+    headers = {"Content-Type": "application/json", "Origin": ORIGIN}
+    response = requests.put(f"{gateway}/clicks", data=body, headers=headers, timeout=30)
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "BadRequest"
@@ -147,14 +149,31 @@ def test_an_oversized_body_is_413_and_never_reaches_the_stream(gateway, stream):
     assert len(records()) == before
 
 
-def test_preflight_allows_the_site(gateway):
+@pytest.mark.parametrize("origin", [ORIGIN, PARTNER])
+def test_preflight_and_click_allow_each_listed_origin(gateway, origin):
     response = requests.options(
-        f"{gateway}/clicks", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"}, timeout=30
+        f"{gateway}/clicks", headers={"Origin": origin, "Access-Control-Request-Method": "PUT"}, timeout=30
     )
     assert response.status_code == 200
-    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    assert response.headers["Vary"] == "Origin"
     assert "PUT" in response.headers["Access-Control-Allow-Methods"]
     assert "Content-Type" in response.headers["Access-Control-Allow-Headers"]
+    click = requests.put(f"{gateway}/clicks", json={"mysfitId": "abc-123"}, headers={"Origin": origin}, timeout=30)
+    assert click.status_code == 200
+    assert click.headers["Access-Control-Allow-Origin"] == origin
+
+
+def test_an_origin_not_listed_is_not_allowed(gateway):
+    for origin in ("https://elsewhere.example", f"{ORIGIN}.elsewhere.example", ""):
+        preflight = requests.options(
+            f"{gateway}/clicks", headers={"Origin": origin, "Access-Control-Request-Method": "PUT"}, timeout=30
+        )
+        assert preflight.status_code == 200
+        assert "Access-Control-Allow-Origin" not in preflight.headers
+        click = requests.put(f"{gateway}/clicks", json={"mysfitId": "abc-123"}, headers={"Origin": origin}, timeout=30)
+        assert click.status_code == 200
+        assert "Access-Control-Allow-Origin" not in click.headers
 
 
 def test_a_stream_that_cannot_be_reached_is_503(tmp_path):

@@ -121,6 +121,13 @@ def test_a_partners_page_may_use_the_api_and_show_the_pictures_a_strangers_may_n
     refused = requests.options(f"{stack.api_url}/me", headers={**headers, "Origin": stranger}, timeout=10)
     assert "Access-Control-Allow-Origin" not in refused.headers
 
+    # The clicks API allows the same origins: a partner's page may record profile views.
+    for origin, allowed in ((PARTNER_ORIGIN, True), (stack.site_url, True), (stranger, False)):
+        click = requests.put(f"{stack.api_url}/clicks", json={"mysfitId": mysfit["mysfitId"]},
+                             headers={"Origin": origin}, timeout=10)  # fmt: skip
+        assert click.status_code == 200
+        assert click.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
+
 
 def test_gateway_adds_a_trace_id_and_keeps_one_it_is_given(stack):
     added = requests.get(f"{stack.api_url}/mysfits", timeout=10).headers["X-Amzn-Trace-Id"]
