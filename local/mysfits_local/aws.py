@@ -18,16 +18,24 @@ it a new pair is made for each run. Pinned by local/tests/test_aws.py.
 A DynamoDB transaction saves and restores only the items it names (`keep_transactions_cheap`):
 moto copies every table it names, so each like cost more time and memory than the last. moto's
 backends are listed once (`find_backends_once`), not from its package directory per request.
+
+`--state FILE` keeps the state across restarts and crashes (`StateJournal`): every request that
+changed it, replayed at start.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import io
 import json
 import logging
 import os
+import secrets
+import sys
 import threading
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
@@ -38,16 +46,105 @@ log = logging.getLogger(__name__)
 
 
 class SerializedApp:
-    """A WSGI wrapper that lets one request at a time into the wrapped application."""
+    """A WSGI wrapper that lets one request at a time into the wrapped application, and writes
+    each request that changed something to `journal` (if given) before it is answered."""
 
-    def __init__(self, app):
+    def __init__(self, app, journal: StateJournal | None = None):
         self.app = app
         self.lock = threading.Lock()
+        self.journal = journal
 
     def __call__(self, environ, start_response):
         with self.lock:
-            # Consume the body inside the lock: moto may build it lazily from live state.
-            return list(self.app(environ, start_response))
+            if self.journal is None or not changes_state(environ):
+                # Consume the body inside the lock: moto may build it lazily from live state.
+                return list(self.app(environ, start_response))
+            return self.journal.record(self.app, environ, start_response)
+
+
+# Actions that only read (the JSON and query protocols name them; REST services use GET and HEAD).
+_READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Head")
+_WSGI_KEYS = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SERVER_NAME",
+              "SERVER_PORT", "SERVER_PROTOCOL", "wsgi.url_scheme")  # fmt: skip
+
+
+def changes_state(environ: dict) -> bool:
+    """Whether a request may change the embedded AWS's state (reads, and moto's own API, do not)."""
+    if environ["REQUEST_METHOD"] in ("GET", "HEAD", "OPTIONS") or environ.get("PATH_INFO", "").startswith("/moto-api"):
+        return False
+    action = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+    if not action and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return True  # a query-protocol action in the body: told apart when it is read (`record`)
+    return not action.startswith(_READS)
+
+
+class StateJournal:
+    """The embedded AWS's state, kept as the requests that changed it, so it survives a restart
+    and a crash (`make up` replays it; `make up FRESH=1` starts clean).
+
+    Each request that changes state is written (with the seed of moto's random numbers for it)
+    before its answer is sent, and flushed: a process killed at any point has answered only what
+    the file holds. Replaying the requests in order with their seeds gives the same ids (user
+    pools, app clients, visitors' subs, stacks, buckets) and the same items. Timestamps are the
+    replay's. What changes nothing is not kept, so the file grows with writes only.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = None
+
+    def replay(self, app) -> int:
+        """Apply every kept request to `app` (a fresh moto), in order; how many were applied."""
+        from moto.moto_api._internal import mock_random
+
+        applied = 0
+        cfn_types.DeliveryStream.restoring = True
+        if self.path.exists():
+            with self.path.open("rb") as journal:
+                for line in journal:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:  # the last line of a process killed while writing it
+                        log.warning("ignoring an incomplete last entry in %s", self.path)
+                        break
+                    body = base64.b64decode(entry["body"])
+                    environ = {**entry["environ"], "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+                               "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": False,
+                               "wsgi.run_once": False, "SCRIPT_NAME": ""}  # fmt: skip
+                    mock_random.seed(entry["seed"])
+                    list(app(environ, lambda status, headers, exc_info=None: None))
+                    applied += 1
+        cfn_types.DeliveryStream.restoring = False
+        self._file = self.path.open("ab")
+        return applied
+
+    def record(self, app, environ: dict, start_response) -> list[bytes]:
+        """Serve a request that may change state; keep it if it succeeded, before it is answered."""
+        from moto.moto_api._internal import mock_random
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
+        environ["wsgi.input"] = io.BytesIO(body)
+        if not environ.get("HTTP_X_AMZ_TARGET") and "Action=" in body[:200].decode("latin-1"):
+            action = parse_qs(body.decode("latin-1")).get("Action", [""])[0]
+            if action.startswith(_READS):
+                return list(app(environ, start_response))
+        seed = secrets.randbits(63)
+        mock_random.seed(seed)
+        answered = []
+
+        def keep_status(status, headers, exc_info=None):
+            answered.append(status)
+            return start_response(status, headers, exc_info)
+
+        chunks = list(app(environ, keep_status))
+        if answered and answered[0].startswith("2"):
+            kept = {key: value for key, value in environ.items() if key in _WSGI_KEYS or key.startswith("HTTP_")}
+            entry = {"seed": seed, "environ": kept, "body": base64.b64encode(body).decode()}
+            self._file.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+            self._file.flush()  # in the system's hands: it survives this process being killed
+        return chunks
 
 
 def use_signing_key(path: Path | None) -> None:
@@ -163,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=4566)
     parser.add_argument("--signing-key", type=Path, help="where the user pools' key pair is kept (JWK, JSON)")
+    parser.add_argument("--state", type=Path, help="keep the state in this file across restarts (replayed at start)")
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     use_signing_key(args.signing_key)
@@ -170,7 +268,10 @@ def main(argv: list[str] | None = None) -> None:
     find_backends_once()
     cfn_types.register()
     MotoRequestHandler.server_version, MotoRequestHandler.sys_version = "mysfits-aws", ""  # no versions named
-    app = SerializedApp(DomainDispatcherApplication(create_backend_app))
+    journal = StateJournal(args.state) if args.state else None
+    app = SerializedApp(DomainDispatcherApplication(create_backend_app), journal)
+    if journal is not None:
+        log.info("restored %d changes from %s", journal.replay(app.app), args.state)
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 

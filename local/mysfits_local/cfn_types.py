@@ -242,15 +242,23 @@ class DeliveryStream(_Added, CloudFormationModel):
             aws_secret_access_key="embedded",  # noqa: S106 - not a secret: the stand-in checks none
         )
 
+    # While the embedded AWS replays its kept state, the stand-in is not running yet; it restores
+    # its streams from its own journal, so the stream is only named here.
+    restoring = False
+
     @classmethod
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         properties = {"DeliveryStreamName": resource_name, **cloudformation_json["Properties"]}
         parameters = api_parameters("firehose", "CreateDeliveryStream", properties)
+        name = parameters["DeliveryStreamName"]
+        if cls.restoring:
+            return cls(name, f"arn:aws:firehose:{region_name}:{account_id}:deliverystream/{name}")
         arn = cls._client(region_name).create_delivery_stream(**parameters)["DeliveryStreamARN"]
-        return cls(parameters["DeliveryStreamName"], arn)
+        return cls(name, arn)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        self._client(region_name).delete_delivery_stream(DeliveryStreamName=self.name)
+        if not self.restoring:
+            self._client(region_name).delete_delivery_stream(DeliveryStreamName=self.name)
 
     @property
     def physical_resource_id(self) -> str:

@@ -100,12 +100,6 @@ class Part:
     env: dict[str, str] = field(default_factory=dict)
     restarts: list[float] = field(default_factory=list)  # when it was restarted (monotonic)
 
-    @property
-    def restartable(self) -> bool:
-        # The embedded AWS holds every table, user and bucket in its memory: a new one would
-        # be empty, so the stack cannot go on without it.
-        return self.name != "aws"
-
 
 def _die_with_parent() -> None:
     """Runs in each child before exec: if `up` itself is killed, the child gets SIGTERM."""
@@ -127,6 +121,7 @@ class Stack:
     # raises the throttling limits to measure the stack's capacity, not the throttle).
     stage_parameters: dict[str, str] = field(default_factory=dict)
     allowed_origins: list[str] = field(default_factory=list)  # besides the site's
+    fresh: bool = False  # forget what the previous runs kept (`make up FRESH=1`)
 
     # -- addresses -------------------------------------------------------------------
     def url(self, port: int) -> str:
@@ -135,6 +130,12 @@ class Stack:
     @property
     def site_url(self) -> str:
         return self.url(self.ports.site)
+
+    @property
+    def kept(self) -> list[Path]:
+        """What outlives a run: the embedded AWS's state (tables, users, buckets, stacks), the
+        user pools' signing key (so sessions outlive it too), and the clicks Firehose holds."""
+        return [self.run_dir / "state", self.run_dir / "cognito-signing-key.json", self.run_dir / "firehose"]
 
     @property
     def allowed_origins_list(self) -> str:
@@ -212,13 +213,23 @@ class Stack:
         (self.run_dir / "logs").mkdir(exist_ok=True)
         self._check_ports_free()
         python = sys.executable
+        state = self.run_dir / "state" / "aws.jsonl"
+        if self.fresh:
+            self.say(f"  state    starting clean: what earlier runs kept in {self.run_dir} is forgotten")
+            for path in self.kept:
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+        elif state.exists():
+            self.say(f"  state    kept from the last run in {state.parent} (`make up FRESH=1` starts clean)")
 
         self._spawn("xray", [python, "-m", "mysfits_local.xray", "--host", self.host, "--port", str(self.ports.xray)])
         self._wait_until("xray", lambda: _answers(self.xray_url))
         self._spawn(
             "aws",
             [python, "-m", "mysfits_local.aws", "-H", self.host, "-p", str(self.ports.aws),
-             "--signing-key", str(self.run_dir / "cognito-signing-key.json")],
+             "--signing-key", str(self.run_dir / "cognito-signing-key.json"), "--state", str(state)],
         )  # fmt: skip
         self._wait_until("aws", lambda: requests.get(f"{self.aws_url}/moto-api/", timeout=2).ok)
 
@@ -332,11 +343,9 @@ class Stack:
         """The Firehose stand-in, the click pipeline's stack (bucket, stream, enricher), and the
         enricher in the Lambda stand-in, run as the stack configures it."""
         python = sys.executable
-        # The stand-in journals what it accepts until S3 has it, so a restarted stand-in delivers it.
-        # A new stack starts a new embedded AWS (its streams and buckets are gone), so a previous
-        # run's journal is too.
+        # The stand-in journals what it accepts until S3 has it, so a restarted stand-in (or the
+        # next run, which keeps the buckets) delivers it.
         journal = self.run_dir / "firehose"
-        shutil.rmtree(journal, ignore_errors=True)
         command = [python, "-m", "mysfits_local.firehose", "--host", self.host, "--port", str(self.ports.firehose)]
         self._spawn("firehose", [*command, "--data-dir", str(journal)], stop_timeout=FLUSH_TIMEOUT)
         self._wait_until("firehose", lambda: _answers(self.firehose_url))
@@ -423,15 +432,13 @@ class Stack:
     def watch(self) -> None:
         """Block while the parts run. A part that stops by itself is started again, as ECS
         replaces a task and Lambda an instance, and that is said in one line; one that keeps
-        stopping (RESTARTS times in RESTART_WINDOW seconds), or the embedded AWS, whose state
-        would be gone, raises StackError."""
+        stopping (RESTARTS times in RESTART_WINDOW seconds) raises StackError. A restarted
+        embedded AWS replays its kept state before it answers."""
         while True:
             for part in self.parts:
                 code = part.process.poll()
                 if code is None:
                     continue
-                if not part.restartable:
-                    raise StackError(self._failure(part, f"stopped unexpectedly (exit code {code})"))
                 now = time.monotonic()
                 part.restarts = [t for t in part.restarts if t > now - RESTART_WINDOW]
                 if len(part.restarts) >= RESTARTS:
@@ -545,7 +552,13 @@ def main(argv: list[str] | None = None) -> int:
             default=_port(name),
             help=f"default {DEFAULT_PORTS[name]}, or MYSFITS_{name.upper()}_PORT",
         )
-    up.add_argument("--run-dir", type=Path, default=Path(".run"), help="logs and generated config (default .run)")
+    up.add_argument("--run-dir", type=Path, default=Path(".run"), help="logs, kept state and config (default .run)")
+    up.add_argument(
+        "--fresh",
+        action="store_true",
+        default=os.environ.get("FRESH", "") not in ("", "0"),
+        help="start clean: forget the accounts, likes, adoptions and clicks kept from earlier runs (or FRESH=1)",
+    )
     up.add_argument(
         "--allowed-origin",
         action="append",
@@ -582,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir=args.run_dir.resolve(),
         say=lambda s: print(s, flush=True),
         allowed_origins=args.allowed_origin,
+        fresh=args.fresh,
     )
 
     def _terminate(signum, _frame):

@@ -21,9 +21,9 @@ from mysfits_local import aws
 from mysfits_shared.auth import InvalidToken, TokenVerifier, issuer_for
 
 
-def _start(tmp_path, key_file):
+def _start(tmp_path, key_file, *more: str):
     return start_service(
-        "mysfits_local.aws", ["--signing-key", str(key_file)], tmp_path / f"aws-{uuid.uuid4().hex}.log",
+        "mysfits_local.aws", ["--signing-key", str(key_file), *more], tmp_path / f"aws-{uuid.uuid4().hex}.log",
         ready_path="/moto-api/",
     )  # fmt: skip
 
@@ -199,3 +199,38 @@ def test_the_backends_are_listed_once_not_on_every_request(monkeypatch):
     monkeypatch.setattr(os, "listdir", no_listing)
     assert DomainDispatcherApplication(create_backend_app).get_backend_for_host("dynamodb") == "dynamodb"
     assert set(backends.list_of_moto_modules()) == listed
+
+
+def test_the_state_outlives_a_kill_with_the_same_ids_and_a_half_written_entry_is_ignored(tmp_path):
+    key_file, state = tmp_path / "key.json", tmp_path / "state" / "aws.jsonl"
+    aws = _start(tmp_path, key_file, "--state", str(state))
+    try:
+        pool, client_id, token = _pool_and_token(aws.url)
+        dynamodb = _dynamodb(aws.url)
+        table = _likes_table(dynamodb)
+        _like(dynamodb, table, "v-1")
+        _like(dynamodb, table, "v-2")
+        _like(dynamodb, table, "v-2", undo=True)
+        reads = len(state.read_text().splitlines())
+        dynamodb.scan(TableName=table)  # reads are not kept
+        assert len(state.read_text().splitlines()) == reads
+    finally:
+        aws.process.kill()  # as a crash: nothing is written on the way out
+        aws.process.wait(10)
+    with state.open("ab") as journal:
+        journal.write(b'{"seed": 1, "environ": {"REQUEST_ME')  # killed while writing an entry
+
+    again = _start(tmp_path, key_file, "--state", str(state))
+    try:
+        cognito = boto3.client("cognito-idp", endpoint_url=again.url, region_name="us-east-1",
+                               aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+        assert cognito.describe_user_pool_client(UserPoolId=pool, ClientId=client_id)["UserPoolClient"]
+        user = cognito.admin_get_user(UserPoolId=pool, Username="v@example.com")
+        verifier = TokenVerifier(
+            issuer_for("us-east-1", pool), client_id, jwks_url=f"{again.url}/{pool}/.well-known/jwks.json"
+        )
+        claims = verifier.verify(token)  # the token from before the kill: same pool, client, key
+        assert claims["sub"] == next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+        assert _likes(_dynamodb(again.url), table) == 1
+    finally:
+        again.stop()
