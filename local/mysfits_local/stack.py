@@ -503,13 +503,14 @@ class Stack:
 
     def _wait_until(self, name: str, ready: Callable[[], bool]) -> None:
         part = next(p for p in self.parts if p.name == name)
-        deadline = time.monotonic() + READY_TIMEOUT
+        started = time.monotonic()
+        deadline = started + READY_TIMEOUT
         while time.monotonic() < deadline:
             if part.process.poll() is not None:
                 raise StackError(self._failure(part, f"exited during start-up (exit code {part.process.returncode})"))
             try:
                 if ready():
-                    self.say(f"  {name:<8} ready")
+                    self.say(f"  {name:<8} ready ({time.monotonic() - started:.1f}s)")
                     return
             except requests.RequestException:
                 pass
