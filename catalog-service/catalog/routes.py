@@ -33,8 +33,7 @@ def health():
 @bp.get("/mysfits")
 def list_mysfits():
     args = _query_schema.load(request.args.to_dict())
-    filter_name, value = args.get("filter"), args.get("value")
-    key = (filter_name, value, args.get("limit"), args.get("cursor"))
+    key = (tuple(sorted(args["filters"].items())), args.get("limit"), args.get("cursor"))
     cache = current_app.extensions["catalog_cache"]
     entry = cache.get_or_render(key, lambda: _render_listing(args))
     if request.if_none_match.contains_weak(entry.etag):
@@ -48,14 +47,13 @@ def list_mysfits():
 
 
 def _render_listing(args: dict) -> bytes:
-    filter_name, value = args.get("filter"), args.get("value")
     if "limit" in args:
-        page = queries.page_of_mysfits(args["limit"], args.get("cursor"), filter_name, value)
+        page = queries.page_of_mysfits(args["limit"], args.get("cursor"), args["filters"])
         body = {"mysfits": _published(_mysfits_schema.dump(page.mysfits)), "nextCursor": page.next_cursor}
     elif "cursor" in args:
         raise ApiError(400, "BadRequest", "cursor is only valid together with limit.")
     else:
-        body = {"mysfits": _published(_mysfits_schema.dump(queries.list_mysfits(filter_name, value)))}
+        body = {"mysfits": _published(_mysfits_schema.dump(queries.list_mysfits(args["filters"])))}
     return json.dumps(body, separators=(",", ":")).encode()
 
 

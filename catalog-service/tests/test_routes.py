@@ -87,6 +87,42 @@ def test_filter_returns_only_matching_mysfits(client, monkeypatch, filter_name, 
     assert {m[attribute] for m in mysfits} == {value}
 
 
+COMBINED = [
+    {"goodevil": "Evil", "lawchaos": "Lawful"},
+    {"goodevil": "Evil", "species": "Wyrm"},
+    {"lawchaos": "Chaotic", "species": "Kraken"},
+    {"goodevil": "Evil", "lawchaos": "Chaotic", "species": "Imp"},
+]
+
+
+@pytest.mark.parametrize("query", COMBINED, ids=["&".join(q) for q in COMBINED])
+def test_filters_combine_on_every_pair_from_an_index_never_a_scan(client, monkeypatch, query):
+    # About 1.5 MB of items: more than one DynamoDB page for the index query too.
+    everyone = put_mysfits(300, description="x" * 5000)
+    fields = {"goodevil": "good_evil", "lawchaos": "law_chaos", "species": "species"}
+    expected = sorted(m.mysfit_id for m in everyone if all(getattr(m, fields[k]) == v for k, v in query.items()))
+    assert expected
+
+    def no_scans(*args, **kwargs):
+        raise AssertionError("combined filters must query an index, never scan")
+
+    monkeypatch.setattr(Mysfit, "scan", no_scans)
+    listed = client.get("/mysfits", query_string=query).json["mysfits"]
+    assert sorted(m["mysfitId"] for m in listed) == expected
+    paged, _ = _walk(client, "limit=4&" + "&".join(f"{k}={v}" for k, v in query.items()))
+    assert sorted(paged) == expected
+    # The single form adds to the others.
+    first, *rest = query.items()
+    single = {
+        "filter": {"goodevil": "GoodEvil", "lawchaos": "LawChaos", "species": "Species"}[first[0]],
+        "value": first[1],
+    }
+    assert (
+        sorted(m["mysfitId"] for m in client.get("/mysfits", query_string={**single, **dict(rest)}).json["mysfits"])
+        == expected
+    )
+
+
 def test_filter_without_matches_is_an_empty_list(client):
     put_mysfits(3)
     assert client.get("/mysfits?filter=Species&value=Unicorn").json == {"mysfits": []}

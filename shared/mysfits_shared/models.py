@@ -121,6 +121,12 @@ FILTER_INDEXES: dict[str, GlobalSecondaryIndex] = {
     "LawChaos": Mysfit.law_chaos_index,
     "Species": Mysfit.species_index,
 }
+# Each filter's query parameter when several are combined (the mysfit field it matches), and its
+# attribute, for the filter expression the others become.
+FILTER_PARAMETERS: dict[str, str] = {"goodevil": "GoodEvil", "lawchaos": "LawChaos", "species": "Species"}
+FILTER_ATTRIBUTES = {"GoodEvil": Mysfit.good_evil, "LawChaos": Mysfit.law_chaos, "Species": Mysfit.species}
+# Combined filters are answered from the most selective index: many species, three of each other.
+MOST_SELECTIVE_FIRST = ("Species", "LawChaos", "GoodEvil")
 
 MODELS = (Mysfit, MysfitLike)
 

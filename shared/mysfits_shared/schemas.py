@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range
 
-from .models import FILTER_INDEXES
+from .models import FILTER_INDEXES, FILTER_PARAMETERS
 
 FILTERS = tuple(FILTER_INDEXES)
 MAX_PAGE_SIZE = 100
@@ -28,15 +28,31 @@ class MysfitSchema(Schema):
 
 
 class ListQuerySchema(Schema):
-    """Query string of GET /mysfits: an optional filter and optional paging."""
+    """Query string of GET /mysfits: optional filters and optional paging. Loaded, the filters are
+    `filters`, {filter name: value}: `goodevil=`, `lawchaos=` and `species=` combine, and the
+    single `filter=NAME&value=V` form adds one more."""
 
     class Meta:
         unknown = EXCLUDE  # cache-busting or tracking parameters are ignored, not errors
 
     filter = fields.String(validate=OneOf(FILTERS, error="filter must be one of: " + ", ".join(FILTERS) + "."))
     value = fields.String(validate=Length(1, 100))
+    goodevil = fields.String(validate=Length(1, 100))
+    lawchaos = fields.String(validate=Length(1, 100))
+    species = fields.String(validate=Length(1, 100))
     limit = fields.Integer(validate=Range(1, MAX_PAGE_SIZE))
     cursor = fields.String(validate=Length(1, 2048))
+
+    @post_load
+    def _filters(self, data, **_):
+        filters = {FILTER_PARAMETERS[name]: data.pop(name) for name in FILTER_PARAMETERS if name in data}
+        if "filter" in data:
+            name, value = data.pop("filter"), data.pop("value")
+            if filters.get(name, value) != value:
+                raise ValidationError(f"filter={name} and its own parameter ask for different values.", "filter")
+            filters[name] = value
+        data["filters"] = filters
+        return data
 
     @validates_schema
     def _filter_needs_value(self, data, **_):

@@ -7,11 +7,17 @@ schema = ListQuerySchema()
 
 
 def test_filter_and_value():
-    assert schema.load({"filter": "Species", "value": "Imp"}) == {"filter": "Species", "value": "Imp"}
+    assert schema.load({"filter": "Species", "value": "Imp"}) == {"filters": {"Species": "Imp"}}
+
+
+def test_filters_combine_with_each_other_and_with_the_single_form():
+    query = {"goodevil": "Evil", "lawchaos": "Lawful", "filter": "Species", "value": "Imp"}
+    assert schema.load(query) == {"filters": {"GoodEvil": "Evil", "LawChaos": "Lawful", "Species": "Imp"}}
+    assert schema.load({"species": "Imp", "filter": "Species", "value": "Imp"}) == {"filters": {"Species": "Imp"}}
 
 
 def test_unknown_parameters_are_ignored():
-    assert schema.load({"_": "123"}) == {}
+    assert schema.load({"_": "123"}) == {"filters": {}}
 
 
 @pytest.mark.parametrize(
@@ -22,6 +28,12 @@ def test_unknown_parameters_are_ignored():
         ({"value": "Evil"}, "filter", "filter is required with value; valid filters: GoodEvil, LawChaos, Species."),
         ({"limit": "0"}, "limit", "Must be greater than or equal to 1 and less than or equal to 100."),
         ({"limit": "ten"}, "limit", "Not a valid integer."),
+        ({"goodevil": ""}, "goodevil", "Length must be between 1 and 100."),
+        (
+            {"goodevil": "Good", "filter": "GoodEvil", "value": "Evil"},
+            "filter",
+            "filter=GoodEvil and its own parameter ask for different values.",
+        ),
     ],
 )
 def test_invalid_queries(query, field, text):

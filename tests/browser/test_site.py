@@ -44,7 +44,7 @@ def test_filtering_on_evil_shows_only_evil_mysfits_and_is_in_the_url(stack, page
     page.goto(stack.site_url + "/")
     page.wait_for_selector(READY)
     page.select_option("#filter-goodevil", "Evil")
-    expect(page).to_have_url(re.compile(r"\?filter=GoodEvil&value=Evil$"))
+    expect(page).to_have_url(re.compile(r"\?goodevil=Evil$"))
     page.wait_for_selector(READY)
     expect(_cards(page)).to_have_count(len(evil))
     assert {c.get_attribute("data-mysfit-id") for c in _cards(page).all()} == evil
@@ -59,6 +59,53 @@ def test_filtering_on_evil_shows_only_evil_mysfits_and_is_in_the_url(stack, page
     page.wait_for_selector(READY)
     expect(_cards(page)).to_have_count(len(BUNDLED))
     expect(page).to_have_url(stack.site_url + "/")
+
+
+def test_filters_combine_keep_each_other_and_round_trip_through_the_url(stack, page):
+    evil_lawful = {m["MysfitId"] for m in BUNDLED if (m["GoodEvil"], m["LawChaos"]) == ("Evil", "Lawful")}
+    evil = {m["MysfitId"] for m in BUNDLED if m["GoodEvil"] == "Evil"}
+    assert evil_lawful < evil  # the second filter narrows the first
+    page.goto(stack.site_url + "/")
+    page.wait_for_selector(READY)
+    page.select_option("#filter-goodevil", "Evil")
+    page.wait_for_selector(READY)
+    page.select_option("#filter-lawchaos", "Lawful")
+    expect(page).to_have_url(re.compile(r"\?goodevil=Evil&lawchaos=Lawful$"))
+    page.wait_for_selector(READY)
+    expect(page.locator("#filter-goodevil")).to_have_value("Evil")  # kept, not reset to Any
+    expect(_cards(page)).to_have_count(len(evil_lawful))
+    assert {c.get_attribute("data-mysfit-id") for c in _cards(page).all()} == evil_lawful
+    expect(page.locator("#result-count")).to_have_text(
+        f"Showing {len(evil_lawful)} lawful evil mysfit" + ("s" if len(evil_lawful) != 1 else "")
+    )
+
+    page.reload()  # the URL alone restores both
+    page.wait_for_selector(READY)
+    expect(page.locator("#filter-goodevil")).to_have_value("Evil")
+    expect(page.locator("#filter-lawchaos")).to_have_value("Lawful")
+    expect(_cards(page)).to_have_count(len(evil_lawful))
+
+    page.go_back()  # one filter less
+    page.wait_for_selector(READY)
+    expect(page.locator("#filter-lawchaos")).to_have_value("")
+    expect(_cards(page)).to_have_count(len(evil))
+
+    # No mysfit is all three: the grid says so clearly, and "view them all" leaves it.
+    species = {m["Species"] for m in BUNDLED}
+    unmatched = next(s for s in sorted(species) if not any(
+        (m["GoodEvil"], m["LawChaos"], m["Species"]) == ("Evil", "Lawful", s) for m in BUNDLED))  # fmt: skip
+    page.goto(f"{stack.site_url}/?goodevil=Evil&lawchaos=Lawful&species={unmatched}")
+    page.wait_for_selector(READY)
+    expect(_cards(page)).to_have_count(0)
+    expect(page.locator("#empty-state")).to_be_visible()
+    expect(page.locator("#empty-state")).to_contain_text("No mysfit matches all of these filters")
+    expect(page.locator("#result-count")).to_have_text(f"No lawful evil mysfits found of the species “{unmatched}”")
+
+    # A link in the older one-filter form still works, and is rewritten in the current one.
+    page.goto(f"{stack.site_url}/?filter=GoodEvil&value=Evil")
+    page.wait_for_selector(READY)
+    expect(_cards(page)).to_have_count(len(evil))
+    expect(page).to_have_url(re.compile(r"\?goodevil=Evil$"))
 
 
 def test_species_filter(stack, page):

@@ -13,6 +13,9 @@ export const FILTERS = {
   Species: null, // any species name
 };
 
+/** Each filter's query parameter (the mysfit field it matches); given together, they combine. */
+export const FILTER_PARAMS = { GoodEvil: 'goodevil', LawChaos: 'lawchaos', Species: 'species' };
+
 export class ApiError extends Error {
   constructor(message, { status = 0, code = '' } = {}) {
     super(message);
@@ -159,9 +162,11 @@ export function createApi({ apiEndpoint }, { auth = null } = {}) {
   }
 
   return {
-    /** Every mysfit, or only those matching `filter` ({name, value}); the server filters. */
-    async listMysfits(filter, options) {
-      const query = filter ? '?' + new URLSearchParams({ filter: filter.name, value: filter.value }) : '';
+    /** Every mysfit, or only those matching all of `filters` ({GoodEvil: 'Evil', ...}); the server filters. */
+    async listMysfits(filters, options) {
+      const params = new URLSearchParams();
+      for (const [name, value] of Object.entries(filters ?? {})) params.set(FILTER_PARAMS[name], value);
+      const query = params.size ? `?${params}` : '';
       const body = await request('/mysfits' + query, options);
       if (!Array.isArray(body.mysfits)) {
         throw new ApiError('The Mysfits service sent an answer we could not read. Please try again.');

@@ -1,9 +1,9 @@
 // Mythical Mysfits: the page controller. Loads the settings, keeps the grid, the filters,
-// the profile dialog and the URL (?filter=...&value=...&mysfit=...) in step, and the
+// the profile dialog and the URL (?goodevil=...&lawchaos=...&species=...&mysfit=...) in step, and the
 // visitor's likes and adoptions (accounts: auth.js and account.js).
 
 import { createAccountUi } from './account.js';
-import { ApiError, FILTERS, createApi, isAbortError, loadConfig } from './api.js';
+import { ApiError, FILTERS, FILTER_PARAMS, createApi, isAbortError, loadConfig } from './api.js';
 import { createAuth } from './auth.js';
 import { createClicks } from './clicks.js';
 import { notice, profileNotice } from './notice.js';
@@ -39,14 +39,16 @@ const profileImage = dialog.querySelector('[data-testid="profile-image"]');
 const profileClose = dialog.querySelector('[data-testid="profile-close"]');
 const profileErrorMessage = dialog.querySelector('.profile__error-message');
 const BASE_TITLE = document.title;
-const OWN_PARAMS = ['filter', 'value', 'mysfit'];
+// Ours: each filter's parameter and the open profile; `filter` and `value` are the older
+// one-filter form of links, read and rewritten in the current form.
+const OWN_PARAMS = [...Object.values(FILTER_PARAMS), 'filter', 'value', 'mysfit'];
 
 let api = null;
 let auth = null; // null until the settings are loaded, or when the site has no user pool
 let account = null;
 let clicks = null; // profile views for the click pipeline; null when not configured
-/** What the page shows; mirrors the URL. filter is null or {name, value}. */
-let current = { filter: null, mysfitId: null };
+/** What the page shows; mirrors the URL. filters: {GoodEvil: 'Evil', ...}, the chosen ones only. */
+let current = { filters: {}, mysfitId: null };
 let gridRequest = null; // AbortController of the grid load in flight
 let speciesLoaded = false;
 let retryAction = null; // what the status region's "Try again" re-runs
@@ -247,27 +249,30 @@ function onAuthChange({ loggedIn, reason }) {
 
 // -- URL ------------------------------------------------------------------------------
 
-function parseFilter(name, value) {
+/** The canonical spelling of `value` for filter `name`, or null when it is not one of its values. */
+function filterValue(name, value) {
   if (!Object.hasOwn(FILTERS, name) || !value) return null;
   const allowed = FILTERS[name];
-  if (!allowed) return { name, value };
-  const canonical = allowed.find((option) => option.toLowerCase() === value.toLowerCase());
-  return canonical ? { name, value: canonical } : null;
+  if (!allowed) return value;
+  return allowed.find((option) => option.toLowerCase() === value.toLowerCase()) ?? null;
 }
 
 function readUrl() {
   const params = new URLSearchParams(location.search);
-  return {
-    filter: parseFilter(params.get('filter'), params.get('value')),
-    mysfitId: params.get('mysfit') || null,
-  };
+  const filters = {};
+  const older = filterValue(params.get('filter'), params.get('value'));
+  if (older) filters[params.get('filter')] = older;
+  for (const [name, param] of Object.entries(FILTER_PARAMS)) {
+    const value = filterValue(name, params.get(param));
+    if (value) filters[name] = value;
+  }
+  return { filters, mysfitId: params.get('mysfit') || null };
 }
 
-function urlFor({ filter, mysfitId }) {
+function urlFor({ filters, mysfitId }) {
   const params = new URLSearchParams();
-  if (filter) {
-    params.set('filter', filter.name);
-    params.set('value', filter.value);
+  for (const [name, param] of Object.entries(FILTER_PARAMS)) {
+    if (filters[name]) params.set(param, filters[name]);
   }
   if (mysfitId) params.set('mysfit', mysfitId);
   // Parameters this page does not own are kept, after ours.
@@ -287,7 +292,7 @@ function navigate(next, { replace = false } = {}) {
   else history.pushState(null, '', url);
 }
 
-const sameFilter = (a, b) => a?.name === b?.name && a?.value === b?.value;
+const sameFilters = (a, b) => Object.keys(FILTERS).every((name) => a[name] === b[name]);
 
 // -- status region --------------------------------------------------------------------
 
@@ -323,10 +328,10 @@ statusRetry.addEventListener('click', async () => {
 
 // -- filters --------------------------------------------------------------------------
 
-/** Shows `filter` in the selects; every other select goes back to "Any". */
-function syncSelects(filter) {
+/** Shows `filters` in the selects; a select with no filter shows "Any". */
+function syncSelects(filters) {
   for (const [name, select] of Object.entries(selects)) {
-    const value = filter?.name === name ? filter.value : '';
+    const value = filters[name] ?? '';
     if (value && ![...select.options].some((option) => option.value === value)) {
       select.append(el('option', { value }, value)); // e.g. a species only known from a link
     }
@@ -345,16 +350,21 @@ function fillSpecies(mysfits) {
   select.value = chosen;
 }
 
-function applyFilter(filter) {
-  syncSelects(filter);
-  navigate({ filter, mysfitId: null });
+function applyFilters(filters) {
+  syncSelects(filters);
+  navigate({ filters, mysfitId: null });
   loadGrid();
 }
 
+// The filters combine: choosing one keeps the others.
 for (const [name, select] of Object.entries(selects)) {
-  select.addEventListener('change', () => applyFilter(select.value ? { name, value: select.value } : null));
+  select.addEventListener('change', () => {
+    const filters = { ...current.filters, [name]: select.value };
+    if (!select.value) delete filters[name];
+    applyFilters(filters);
+  });
 }
-$('#view-all').addEventListener('click', () => applyFilter(null));
+$('#view-all').addEventListener('click', () => applyFilters({}));
 $('#filters').addEventListener('submit', (event) => event.preventDefault());
 
 // -- grid -----------------------------------------------------------------------------
@@ -364,35 +374,36 @@ function setGridState(state) {
   grid.setAttribute('aria-busy', String(state === 'loading'));
 }
 
-function renderGrid(mysfits, filter) {
+function renderGrid(mysfits, filters) {
   const sorted = sortByName(mysfits).map(withRecent);
   shownById = new Map(sorted.map((mysfit) => [mysfit.mysfitId, mysfit]));
   grid.replaceChildren(...sorted.map((mysfit) => renderCard(mysfit, stateFor(mysfit))));
   hideError();
-  resultCount.textContent = countText(sorted.length, filter);
+  resultCount.textContent = countText(sorted.length, filters);
   emptyState.hidden = sorted.length > 0;
   setGridState('ready');
 }
 
-/** Loads the grid for the current filter; the full list is also read once for the species. */
+/** Loads the grid for the current filters; the full list is also read once for the species. */
 async function loadGrid() {
   gridRequest?.abort();
   const request = new AbortController();
   gridRequest = request;
-  const { filter } = current;
+  const { filters } = current;
+  const filtered = Object.keys(filters).length > 0;
   setGridState('loading');
   if (statusError.hidden) resultCount.textContent = 'Loading mysfits…';
   try {
-    const [all, filtered] = await Promise.all([
-      !filter || !speciesLoaded ? api.listMysfits(null, { signal: request.signal }) : null,
-      filter ? api.listMysfits(filter, { signal: request.signal }) : null,
+    const [all, matching] = await Promise.all([
+      !filtered || !speciesLoaded ? api.listMysfits(null, { signal: request.signal }) : null,
+      filtered ? api.listMysfits(filters, { signal: request.signal }) : null,
     ]);
     if (request.signal.aborted) return;
     if (all) {
       fillSpecies(all);
       speciesLoaded = true;
     }
-    renderGrid(filtered ?? all, filter);
+    renderGrid(matching ?? all, filters);
   } catch (error) {
     if (request.signal.aborted || isAbortError(error)) return; // superseded by a newer load
     showError(error, loadGrid);
@@ -499,10 +510,10 @@ dialog.addEventListener('close', () => {
 window.addEventListener('popstate', () => {
   if (!api) return; // still starting, or the settings failed: "Try again" handles it
   const next = readUrl();
-  const filterChanged = !sameFilter(next.filter, current.filter);
+  const filterChanged = !sameFilters(next.filters, current.filters);
   current = next;
   if (filterChanged) {
-    syncSelects(next.filter);
+    syncSelects(next.filters);
     loadGrid();
   }
   if (next.mysfitId && (next.mysfitId !== profile.id || !dialog.open)) {
@@ -535,7 +546,7 @@ async function start() {
   auth?.resume().then(loadMe);
   const initial = readUrl();
   navigate(initial, { replace: true }); // drops an invalid filter from the address
-  syncSelects(initial.filter);
+  syncSelects(initial.filters);
   if (initial.mysfitId) openProfile(initial.mysfitId);
   await loadGrid();
 }

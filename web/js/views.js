@@ -66,22 +66,22 @@ export function likesText(likes) {
 }
 
 /**
- * The count line: "12 mysfits", "Showing 3 evil mysfits", "No evil mysfits found".
- * Neutral is spelled out per axis, as "neutral" alone would be ambiguous.
+ * The count line for `filters` ({GoodEvil: 'Evil', ...}): "12 mysfits", "Showing 3 lawful evil
+ * mysfits", "No evil mysfits found of the species “Wyrm”". Neutral is spelled out per axis, as
+ * "neutral" alone would be ambiguous.
  */
-export function countText(count, filter) {
+export function countText(count, filters = {}) {
   const mysfits = count === 1 ? 'mysfit' : 'mysfits';
-  if (!filter) return count === 0 ? 'No mysfits found' : `${count} ${mysfits}`;
-  let before = ''; // words before "mysfits"
-  let after = ''; // words after it
-  if (filter.name === 'Species') {
-    after = ` of the species “${filter.value}”`;
-  } else if (filter.value === 'Neutral') {
-    after = filter.name === 'GoodEvil' ? ' that are neither good nor evil' : ' that are neither lawful nor chaotic';
-    if (count === 1) after = after.replace('are', 'is');
-  } else {
-    before = `${filter.value.toLowerCase()} `;
+  const words = []; // before "mysfits": "lawful evil"
+  const neutral = []; // after it: "neither good nor evil"
+  for (const [name, axis] of [['LawChaos', 'lawful nor chaotic'], ['GoodEvil', 'good nor evil']]) {
+    if (filters[name] === 'Neutral') neutral.push(`neither ${axis}`);
+    else if (filters[name]) words.push(filters[name].toLowerCase());
   }
+  let after = neutral.length ? ` that ${count === 1 ? 'is' : 'are'} ${neutral.join(' and ')}` : '';
+  if (filters.Species) after += ` of the species “${filters.Species}”`;
+  const before = words.length ? `${words.join(' ')} ` : '';
+  if (!before && !after) return count === 0 ? 'No mysfits found' : `${count} ${mysfits}`;
   return count === 0 ? `No ${before}mysfits found${after}` : `Showing ${count} ${before}${mysfits}${after}`;
 }
 
