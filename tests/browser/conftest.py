@@ -1,10 +1,12 @@
 """Headless Debian Chromium, driven by Playwright (no browser download: executable_path)."""
 
+import re
 import shutil
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
+PASSWORD = "Browser-Pass-1!"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -52,3 +54,35 @@ def log_in_with_tokens(page, stack, visitor: dict, id_token: str | None = None) 
     )
     page.reload()
     page.wait_for_selector("#mysfit-grid[data-state=ready]")
+
+
+def register_confirm_and_log_in(page, email: str) -> None:
+    """Register `email` through the site's dialog, confirm it and log in, as a visitor does."""
+    page.click("#register-button")
+    dialog = page.locator("#auth-dialog")
+    expect(dialog).to_have_attribute("data-step", "register")
+    expect(page.locator("#password-policy")).to_contain_text("8")
+    page.fill("#register-email", email)
+    page.fill("#register-password", PASSWORD)
+    page.locator("#register-form").get_by_role("button", name=re.compile("register|create", re.I)).click()
+
+    expect(dialog).to_have_attribute("data-step", "confirm")
+    expect(page.locator("#confirm-hint")).to_contain_text("any code works")
+    page.fill("#confirm-code", "123456")
+    page.locator("#confirm-form").get_by_role("button", name=re.compile("confirm", re.I)).click()
+
+    expect(dialog).to_have_attribute("data-step", "login")
+    expect(page.locator("#login-email")).to_have_value(email)
+    page.fill("#login-password", PASSWORD)
+    page.locator("#login-form").get_by_role("button", name=re.compile("log in", re.I)).click()
+    expect(page.locator("#account-email")).to_have_text(email)
+
+
+def log_in(page, email: str) -> None:
+    """Log in through the site's dialog with the password `register_confirm_and_log_in` set."""
+    page.click("#login-button")
+    expect(page.locator("#auth-dialog")).to_have_attribute("data-step", "login")
+    page.fill("#login-email", email)
+    page.fill("#login-password", PASSWORD)
+    page.locator("#login-form").get_by_role("button", name=re.compile("log in", re.I)).click()
+    expect(page.locator("#account-email")).to_have_text(email)

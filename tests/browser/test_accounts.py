@@ -13,34 +13,12 @@ from playwright.sync_api import expect
 
 from conftest import forge_token, stack_signing_key
 
-from .conftest import log_in_with_tokens
+from .conftest import log_in_with_tokens, register_confirm_and_log_in
 
 pytestmark = pytest.mark.browser
 
 BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
 READY = "#mysfit-grid[data-state=ready]"
-PASSWORD = "Browser-Pass-1!"
-
-
-def _register_confirm_and_log_in(page, email):
-    page.click("#register-button")
-    dialog = page.locator("#auth-dialog")
-    expect(dialog).to_have_attribute("data-step", "register")
-    expect(page.locator("#password-policy")).to_contain_text("8")
-    page.fill("#register-email", email)
-    page.fill("#register-password", PASSWORD)
-    page.locator("#register-form").get_by_role("button", name=re.compile("register|create", re.I)).click()
-
-    expect(dialog).to_have_attribute("data-step", "confirm")
-    expect(page.locator("#confirm-hint")).to_contain_text("any code works")
-    page.fill("#confirm-code", "123456")
-    page.locator("#confirm-form").get_by_role("button", name=re.compile("confirm", re.I)).click()
-
-    expect(dialog).to_have_attribute("data-step", "login")
-    expect(page.locator("#login-email")).to_have_value(email)
-    page.fill("#login-password", PASSWORD)
-    page.locator("#login-form").get_by_role("button", name=re.compile("log in", re.I)).click()
-    expect(page.locator("#account-email")).to_have_text(email)
 
 
 def test_register_confirm_login_like_reload_adopt(stack, page):
@@ -48,7 +26,7 @@ def test_register_confirm_login_like_reload_adopt(stack, page):
     email = f"browser-{uuid.uuid4().hex[:8]}@example.com"
     page.goto(stack.site_url + "/")
     page.wait_for_selector(READY)
-    _register_confirm_and_log_in(page, email)
+    register_confirm_and_log_in(page, email)
 
     card = page.locator(f"[data-mysfit-id='{mysfit['MysfitId']}']")
     before = int(card.locator("[data-testid=like-count]").inner_text().strip() or 0)

@@ -9,7 +9,7 @@ import psutil
 import pytest
 import requests
 
-from conftest import PASSWORD, Pool, cognito_client, free_port
+from conftest import free_port
 from mysfits_local.stack import DEFAULT_PORTS
 
 from ..conftest import start_stack
@@ -110,43 +110,3 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
-
-
-def test_what_visitors_did_outlives_a_restart_and_fresh_starts_clean(tmp_path):
-    stack = start_stack(tmp_path)
-    config = stack.config
-    pool = Pool(config["userPoolId"], config["userPoolClientId"], config["cognitoEndpoint"])
-    visitor = pool.sign_in()
-    auth = {"Authorization": visitor["id"]}
-    liked, adopted = (m["mysfitId"] for m in requests.get(f"{stack.api_url}/mysfits", timeout=10).json()["mysfits"][:2])
-    assert requests.post(f"{stack.api_url}/mysfits/{liked}/like", headers=auth, timeout=10).status_code == 200
-    assert requests.post(f"{stack.api_url}/mysfits/{adopted}/adopt", headers=auth, timeout=10).status_code == 200
-    assert stack.stop() == 0
-
-    again = start_stack(tmp_path)
-    try:
-        assert "state    kept from the last run" in "".join(again.output)
-        # Same pool, client and signing key: the session the browser holds still works.
-        assert (again.config["userPoolId"], again.config["userPoolClientId"]) == (pool.id, pool.client_id)
-        me = requests.get(f"{again.api_url}/me", headers=auth, timeout=10)
-        assert me.status_code == 200
-        assert (me.json()["liked"], me.json()["adopted"]) == ([liked], [adopted])
-        assert requests.get(f"{again.api_url}/mysfits/{liked}", timeout=10).json()["likes"] == 1
-        # The account is kept too: the visitor logs in again with their password.
-        cognito = cognito_client(again.config["cognitoEndpoint"])
-        answer = cognito.initiate_auth(
-            ClientId=pool.client_id,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": visitor["email"], "PASSWORD": PASSWORD},
-        )
-        assert answer["AuthenticationResult"]["IdToken"]
-    finally:
-        assert again.stop() == 0
-
-    fresh = start_stack(tmp_path, env={"FRESH": "1"})
-    try:
-        assert fresh.config["userPoolId"] != pool.id
-        assert requests.get(f"{fresh.api_url}/me", headers=auth, timeout=10).status_code == 401
-        assert requests.get(f"{fresh.api_url}/mysfits/{liked}", timeout=10).json()["likes"] == 0
-    finally:
-        assert fresh.stop() == 0
