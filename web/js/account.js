@@ -41,6 +41,9 @@ export function createAccountUi(auth) {
   const policyItems = [...document.querySelectorAll('#password-policy [data-rule]')];
 
   let pendingEmail = ''; // the email carried from register (or a refused log-in) to confirm
+  // The password typed with it, kept in this closure only until the email is confirmed, so the
+  // visitor is logged in then without typing it again; forgotten when the dialog closes.
+  let pendingPassword = '';
   let opener = null; // where focus goes back to when the dialog closes
   let busy = false;
 
@@ -133,6 +136,7 @@ export function createAccountUi(auth) {
   dialog.addEventListener('close', () => {
     fields.registerPassword.value = '';
     fields.loginPassword.value = '';
+    pendingPassword = '';
     for (const box of dialog.querySelectorAll('[data-show-password]')) {
       box.checked = false;
       $(`#${box.dataset.showPassword}`).type = 'password';
@@ -234,6 +238,7 @@ export function createAccountUi(auth) {
       try {
         const { confirmed } = await auth.signUp(email, password);
         pendingEmail = email;
+        pendingPassword = password;
         fields.loginEmail.value = email;
         if (confirmed) {
           say('Your account is ready. Log in to start liking mysfits.', 'success');
@@ -272,6 +277,7 @@ export function createAccountUi(auth) {
     submitting('confirm', async () => {
       try {
         await auth.confirmSignUp(pendingEmail, code);
+        if (pendingPassword && (await logInConfirmed())) return;
         say('Your email is confirmed. Log in with your password.', 'success');
       } catch (error) {
         if (error.code !== 'NotAuthorizedException') {
@@ -288,6 +294,21 @@ export function createAccountUi(auth) {
       setStep('login');
     });
   });
+
+  /** Logs the just-confirmed visitor in with the password they registered (or tried) with. */
+  async function logInConfirmed() {
+    const [email, password] = [pendingEmail, pendingPassword];
+    pendingPassword = '';
+    try {
+      await auth.logIn(email, password);
+    } catch {
+      return false; // e.g. a password changed elsewhere meanwhile: the log-in step asks for it
+    }
+    clearMessage();
+    notice.show(`Your email is confirmed. You are logged in as ${email}.`, { tone: 'success' });
+    close();
+    return true;
+  }
 
   resendButton.addEventListener('click', async () => {
     if (!pendingEmail || busy || resendButton.hasAttribute('aria-disabled')) return;
@@ -319,6 +340,7 @@ export function createAccountUi(auth) {
       } catch (error) {
         if (error.code === 'UserNotConfirmedException') {
           pendingEmail = email;
+          pendingPassword = password;
           say(error.message, 'info');
           setStep('confirm');
           return;
