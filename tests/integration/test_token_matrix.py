@@ -2,8 +2,10 @@
 
 import json
 import time
+import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 
@@ -12,7 +14,17 @@ from conftest import forge_token, moto_bundled_key, stack_signing_key
 pytestmark = pytest.mark.integration
 
 BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
-TARGET = BUNDLED[5]["MysfitId"]
+
+
+@pytest.fixture(scope="module")
+def target(stack):
+    """A mysfit of this module's own, which no other test (nor the fuzzer) has liked or adopted."""
+    mysfit_id = f"token-matrix-{uuid.uuid4().hex[:8]}"
+    dynamodb = boto3.resource("dynamodb", endpoint_url=stack.aws_url, region_name="us-east-1")
+    table = dynamodb.Table(stack.outputs["data"]["MysfitsTableName"])
+    table.put_item(Item={**BUNDLED[5], "MysfitId": mysfit_id, "Likes": 0, "Adopted": False})
+    yield mysfit_id
+    table.delete_item(Key={"MysfitId": mysfit_id})  # the other tests count the bundled catalog
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +68,7 @@ def _bad_tokens(pool, visitor, key) -> dict[str, str | None]:
 
 
 @pytest.mark.parametrize("via", ["gateway", "service"])
-def test_every_bad_token_is_401_and_writes_nothing(stack, stack_pool, victim, via):
+def test_every_bad_token_is_401_and_writes_nothing(stack, stack_pool, victim, via, target):
     base = stack.api_url if via == "gateway" else stack.adoption_url
     # Sanity: the pool's key really signs tokens the service accepts (so 401s below are about the claims).
     key = stack_signing_key(stack.run_dir)
@@ -66,12 +78,12 @@ def test_every_bad_token_is_401_and_writes_nothing(stack, stack_pool, victim, vi
     for name, token in _bad_tokens(stack_pool, victim, key).items():
         headers = {} if token is None else {"Authorization": token}
         for method, path in (("post", "like"), ("post", "adopt"), ("delete", "like")):
-            response = requests.request(method, f"{base}/mysfits/{TARGET}/{path}", headers=headers, timeout=10)
+            response = requests.request(method, f"{base}/mysfits/{target}/{path}", headers=headers, timeout=10)
             assert response.status_code == 401, (name, method, path, response.text)
             assert response.json()["error"]["code"] == "Unauthorized", name
         assert requests.get(f"{base}/me", headers=headers, timeout=10).status_code == 401, name
 
-    profile = requests.get(f"{stack.api_url}/mysfits/{TARGET}", timeout=10).json()
+    profile = requests.get(f"{stack.api_url}/mysfits/{target}", timeout=10).json()
     assert profile["likes"] == 0
     assert profile["adopted"] is False
     me = requests.get(f"{stack.api_url}/me", headers={"Authorization": victim["id"]}, timeout=10).json()
