@@ -9,6 +9,8 @@ mysfit, so every adoption is a real one). Then the click pipeline: clicks accept
 second through the gateway (PUT /clicks, the Firehose stand-in behind it), and the click
 enricher's records/s on a 500-record Firehose batch over the 12 mysfits, cold (empty cache:
 one catalog call per distinct mysfit) and warm (no catalog call), with its catalog calls.
+The site's first view in headless Chromium (Debian's): bytes on the wire by type, and the time
+to a full grid with the images in view, median and p90 over SITE_LOADS loads with an empty cache.
 Targets (2-core machine) are printed beside the figures; a figure below its target is
 marked, not hidden.
 """
@@ -277,6 +279,61 @@ def bench_tracing_cost(stack: Stack, profiles: list[str], seconds: int, report) 
             process.wait(10)
 
 
+SITE_LOADS = 12
+SITE_BYTES_TARGET = 60 * 1024
+SITE_GRID_TARGET_MS = 300
+# The grid is full when it is ready and every card image in view has been drawn.
+_GRID_FULL = """() => {
+  const grid = document.querySelector('#mysfit-grid[data-state=ready]');
+  if (!grid) return false;
+  const inView = [...grid.querySelectorAll('img')].filter((img) => img.getBoundingClientRect().top < innerHeight);
+  return inView.length > 0 && inView.every((img) => img.complete && img.naturalWidth > 0);
+}"""
+
+
+def bench_site(stack: Stack) -> None:
+    """The first view as a new visitor gets it: each load in a fresh browser context (no cache)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        print("\nsite first view: skipped (Debian's chromium is not installed)")
+        return
+    times, sizes = [], {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        for load in range(SITE_LOADS + 1):  # the first warms the servers and the browser up
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            received: dict[str, int] = {}
+
+            def count(request, received=received):
+                wire = request.sizes()
+                kind = request.resource_type
+                received[kind] = received.get(kind, 0) + wire["responseBodySize"] + wire["responseHeadersSize"]
+
+            page.on("requestfinished", count)
+            page.goto(stack.site_url + "/", wait_until="commit")
+            page.wait_for_function(_GRID_FULL, polling="raf", timeout=30_000)
+            elapsed = page.evaluate("performance.now()")
+            page.wait_for_load_state("networkidle")
+            context.close()
+            if load:
+                times.append(elapsed)
+                sizes = received  # every load fetches the same
+        browser.close()
+    times.sort()
+    total = sum(sizes.values())
+    median, p90 = times[len(times) // 2], times[int(len(times) * 0.9)]
+    print(f"\nsite first view, headless Chromium 1280x800, empty cache, {SITE_LOADS} loads:")
+    print("  on the wire: " + ", ".join(f"{kind} {size / 1024:.1f} KB" for kind, size in sorted(sizes.items()))
+          + f"; total {total / 1024:.1f} KB (target <= {SITE_BYTES_TARGET // 1024} KB: "
+          + ("met" if total <= SITE_BYTES_TARGET else "NOT MET") + ")")  # fmt: skip
+    met = "met" if median <= SITE_GRID_TARGET_MS else "NOT MET"
+    print(f"  grid with the images in view: median {median:.0f} ms, p90 {p90:.0f} ms "
+          f"(target median <= {SITE_GRID_TARGET_MS} ms: {met})")  # fmt: skip
+
+
 def bench_transactions(stack: Stack, mysfit_ids: list[str], count: int) -> None:
     """`count` like/unlike transactions straight to the embedded AWS (as the adoption service
     writes them: the like and the mysfit's counter together), each like kept until its unlike
@@ -434,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
             report(run(name, base, "rotate.lua", paths, pids["catalog"], args.seconds))
 
         bench_tracing_cost(stack, profiles, args.seconds, report)
+        bench_site(stack)
         visitors = register_visitors(stack, VISITORS)
         work = Path(stack.run_dir)
         # Likes: every (visitor, mysfit) pair of the catalog once before any repeats.

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gzip
 import json
 import logging
 import os
@@ -173,9 +174,11 @@ class Gateway:
         stage_variables: dict[str, str],
         verifiers: dict[str, TokenVerifier] | None = None,
         throttles: list[tuple[Path, MethodThrottle]] | None = None,
+        compression: dict[Path, int] | None = None,
     ):
         self.definition = definition
         self.throttles = throttles or []
+        self.compression = compression or {}  # definition -> MinimumCompressionSize
         self._buckets: dict[
             tuple, TokenBucket | None
         ] = {}  # (definition, resource, method) -> bucket, None: unthrottled
@@ -226,6 +229,9 @@ class Gateway:
             response = self._gateway_response(error, request, request_id)
         response.headers["x-amzn-RequestId"] = request_id
         response.headers[TRACE_HEADER] = TraceHeader(root, None, sampled).to_header()
+        minimum = self.compression.get(matched[0].source) if matched else None
+        if minimum is not None:
+            _compress(request, response, minimum)
         if sampled:
             api = matched[0].document.get("info", {}).get("title", "api") if matched else "api"
             self.tracing.send(self._segment(api, request, response, request_id, root, segment_id, incoming, started))
@@ -637,6 +643,22 @@ def parse_pairs(pairs: list[str]) -> dict[str, str]:
     return variables
 
 
+def _compress(request: web.Request, response: web.Response, minimum: int) -> None:
+    """Gzip an answer of at least `minimum` bytes for a client that accepts it, as a REST API with
+    MinimumCompressionSize does (an answer already encoded is left as it is)."""
+    response.headers.add("Vary", "Accept-Encoding")
+    body = response.body
+    if (
+        "gzip" not in request.headers.get("Accept-Encoding", "")
+        or "Content-Encoding" in response.headers
+        or not isinstance(body, bytes)
+        or len(body) < minimum
+    ):
+        return
+    response.body = gzip.compress(body, compresslevel=6, mtime=0)
+    response.headers["Content-Encoding"] = "gzip"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mysfits_local.gateway", description="Local API Gateway stand-in")
     parser.add_argument("--definition", type=Path, action="append", required=True, help="OpenAPI file (repeatable)")
@@ -659,13 +681,21 @@ def main(argv: list[str] | None = None) -> None:
         metavar="DEFINITION=RESOURCE_PATH:METHOD:RATE:BURST",
         help="a stage's method throttling for one definition's routes (repeatable; none: unthrottled)",
     )
+    parser.add_argument(
+        "--compress",
+        action="append",
+        default=[],
+        metavar="DEFINITION=BYTES",
+        help="gzip that definition's answers of at least BYTES (its API's MinimumCompressionSize; repeatable)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     variables = {"AWS::Region": os.environ.get("AWS_REGION", "us-east-1"), **parse_pairs(args.definition_variable)}
     definition = ApiDefinition.load(*args.definition, variables=variables)
     verifiers = cognito_verifiers(definition, args.cognito_client_id, args.cognito_endpoint)
     throttles = [MethodThrottle.parse(value) for value in args.throttle]
-    gateway = Gateway(definition, parse_pairs(args.stage_variable), verifiers, throttles)
+    compression = {Path(path).resolve(): int(size) for path, size in parse_pairs(args.compress).items()}
+    gateway = Gateway(definition, parse_pairs(args.stage_variable), verifiers, throttles, compression)
     try:
         import uvloop
 

@@ -63,13 +63,9 @@ class LocalInfra:
         return paths
 
     @staticmethod
-    def stage_throttling(
-        names: tuple[str, ...] = ("api", "clicks"), overrides: dict[str, str] | None = None
-    ) -> list[str]:
-        """The API stages' throttling (MethodSettings) as the gateway stand-in's `--throttle`
-        values, `DEFINITION=RESOURCE_PATH:HTTP_METHOD:RATE:BURST`: from the templates, their
-        parameters at their defaults unless `overrides` gives them."""
-        values = []
+    def _apis(names: tuple[str, ...], overrides: dict[str, str] | None = None):
+        """(definition path, properties, parameters) of each REST API the units' templates make,
+        their parameters at their defaults unless `overrides` gives them."""
         for name in names:
             unit = BY_NAME[name]
             template = templates.load(unit.template_path)
@@ -78,17 +74,35 @@ class LocalInfra:
             }
             for resource in template["Resources"].values():
                 properties = resource.get("Properties", {})
-                if resource["Type"] != "AWS::Serverless::Api" or "DefinitionUri" not in properties:
-                    continue
-                definition = (unit.template_path.parent / properties["DefinitionUri"]).resolve()
-                for setting in properties.get("MethodSettings", []):
-                    if "ThrottlingRateLimit" in setting:
-                        rate, burst = (
-                            parameters[item["Ref"]] if isinstance(item, dict) and "Ref" in item else item
-                            for item in (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"])
-                        )
-                        values.append(f"{definition}={setting['ResourcePath']}:{setting['HttpMethod']}:{rate}:{burst}")
+                if resource["Type"] == "AWS::Serverless::Api" and "DefinitionUri" in properties:
+                    yield (unit.template_path.parent / properties["DefinitionUri"]).resolve(), properties, parameters
+
+    @staticmethod
+    def stage_throttling(
+        names: tuple[str, ...] = ("api", "clicks"), overrides: dict[str, str] | None = None
+    ) -> list[str]:
+        """The API stages' throttling (MethodSettings) as the gateway stand-in's `--throttle`
+        values, `DEFINITION=RESOURCE_PATH:HTTP_METHOD:RATE:BURST`, from the templates."""
+        values = []
+        for definition, properties, parameters in LocalInfra._apis(names, overrides):
+            for setting in properties.get("MethodSettings", []):
+                if "ThrottlingRateLimit" in setting:
+                    rate, burst = (
+                        parameters[item["Ref"]] if isinstance(item, dict) and "Ref" in item else item
+                        for item in (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"])
+                    )
+                    values.append(f"{definition}={setting['ResourcePath']}:{setting['HttpMethod']}:{rate}:{burst}")
         return values
+
+    @staticmethod
+    def compression(names: tuple[str, ...] = ("api", "clicks")) -> list[str]:
+        """The APIs' MinimumCompressionSize as the gateway stand-in's `--compress` values,
+        `DEFINITION=BYTES`, from the templates (an API without it never compresses)."""
+        return [
+            f"{definition}={properties['MinimumCompressionSize']}"
+            for definition, properties, _ in LocalInfra._apis(names)
+            if "MinimumCompressionSize" in properties
+        ]
 
     def definition_variables(self, names: tuple[str, ...] = ("api", "clicks")) -> dict[str, str]:
         """The deploy variables of the units' API definitions, for the gateway stand-in."""

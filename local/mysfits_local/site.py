@@ -4,7 +4,9 @@ Serves `web/` and, at `/config.json`, the file the stack generated for this run,
 page reads its settings exactly as it does from the bucket on AWS. Every answer carries the
 security headers of the site template's CloudFront response headers policy (the
 Content-Security-Policy with this stack's API and Cognito origins in connect-src), as the
-distribution adds them; no directory is listed and no server version is named.
+distribution adds them; no directory is listed and no server version is named. Where the
+template's cache behavior says `Compress: true`, text files of 1,000 bytes or more are sent
+gzipped to a browser that accepts it, as CloudFront does.
 
     python -m mysfits_local.site --web-dir web --config .run/config.json --port 8080 \
         --template cfn/site.yaml --connect-origin http://127.0.0.1:8000
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gzip
+import io
 import os
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -47,7 +51,31 @@ def security_headers(template: Path, connect_origins: list[str]) -> dict[str, st
     }
 
 
+def compresses(template: Path) -> bool:
+    """Whether the distribution's default cache behavior compresses what it serves."""
+    (distribution,) = [
+        r["Properties"]["DistributionConfig"]
+        for r in templates.load(template)["Resources"].values()
+        if r["Type"] == "AWS::CloudFront::Distribution"
+    ]
+    return distribution["DefaultCacheBehavior"].get("Compress") is True
+
+
+# What CloudFront compresses: these types, from 1,000 bytes (images other than SVG are already compressed).
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
+MIN_COMPRESSED_BYTES = 1000
+
+
+@functools.lru_cache(maxsize=256)
+def _gzipped(path: str, mtime_ns: int) -> bytes:  # the file's time is in the key: an edited file is zipped again
+    return gzip.compress(Path(path).read_bytes(), compresslevel=6, mtime=0)
+
+
 class SiteHandler(SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a page's dozen files over a few connections, as a CDN serves them
+    # Headers and body go out in two writes: without this, Nagle's algorithm holds the body back
+    # until the browser's delayed ACK of the headers (tens of milliseconds per file).
+    disable_nagle_algorithm = True
     extensions_map: ClassVar[dict[str, str]] = {
         **SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript",
@@ -55,10 +83,33 @@ class SiteHandler(SimpleHTTPRequestHandler):
         ".json": "application/json",
     }
 
-    def __init__(self, *args, config_path: Path, headers: dict[str, str], **kwargs):
+    def __init__(self, *args, config_path: Path, headers: dict[str, str], compress: bool = False, **kwargs):
         self.config_path = config_path
         self.security_headers = headers
+        self.compress = compress
         super().__init__(*args, **kwargs)
+
+    def send_head(self):
+        """The file, gzipped when the browser accepts it and it is worth it; else as the base class."""
+        path = self.translate_path(self.path)
+        if os.path.isdir(path) and self.path.split("?", 1)[0].endswith("/"):
+            path = os.path.join(path, "index.html")  # as the base class serves a directory
+        accepted = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (self.compress and accepted and os.path.isfile(path)):
+            return super().send_head()
+        content_type = self.guess_type(path)
+        stat = os.stat(path)
+        if not content_type.startswith(COMPRESSIBLE) or stat.st_size < MIN_COMPRESSED_BYTES:
+            return super().send_head()
+        body = _gzipped(path, stat.st_mtime_ns)
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Vary", "Accept-Encoding")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Last-Modified", self.date_time_string(stat.st_mtime))
+        self.end_headers()
+        return io.BytesIO(body)
 
     def version_string(self) -> str:
         return "mysfits-site"
@@ -100,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         directory=str(args.web_dir),
         config_path=args.config.resolve(),
         headers=security_headers(args.template, args.connect_origin),
+        compress=compresses(args.template),
     )
     with ThreadingHTTPServer((args.host, args.port), handler) as server:
         server.daemon_threads = True

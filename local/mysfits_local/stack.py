@@ -291,6 +291,7 @@ class Stack:
                 "--stage-variable",
                 f"allowedOrigins={self.allowed_origins_list}",
                 *(f"--throttle={value}" for value in LocalInfra.stage_throttling(overrides=self.stage_parameters)),
+                *(f"--compress={value}" for value in LocalInfra.compression()),
             ],
         )
         self._wait_until("api", lambda: requests.get(f"{self.api_url}/mysfits", timeout=5).ok)

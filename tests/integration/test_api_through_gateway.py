@@ -1,5 +1,6 @@
 """The Mysfits API, called through the API Gateway stand-in of a running stack."""
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -181,3 +182,30 @@ def test_site_serves_the_generated_config_and_the_images(stack):
         assert image.status_code == 200, record["ThumbImageUri"]
         assert image.headers["Content-Type"] == "image/svg+xml"
         assert b"<svg" in image.content
+
+
+def test_the_site_and_the_api_compress_as_cloudfront_and_the_stage_do(stack):
+    """Text of 1,000 bytes or more from the site, API answers of MinimumCompressionSize (1 KB) or
+    more, gzipped for a browser that accepts it; as they are for one that does not."""
+    gzip_ok = {"Accept-Encoding": "gzip"}
+    for path in ("/", "/js/app.js", "/css/site.css", f"/{BUNDLED[0]['ThumbImageUri']}"):
+        plain = requests.get(f"{stack.site_url}{path}", headers={"Accept-Encoding": "identity"}, timeout=10)
+        raw = requests.get(f"{stack.site_url}{path}", headers=gzip_ok, timeout=10, stream=True).raw
+        assert raw.headers["Content-Encoding"] == "gzip", path
+        assert "Accept-Encoding" in raw.headers["Vary"]
+        zipped = raw.read(decode_content=False)
+        assert len(zipped) < len(plain.content) / 2, path
+        assert gzip.decompress(zipped) == plain.content
+        assert "Content-Encoding" not in plain.headers
+    small = requests.get(f"{stack.site_url}/config.json", headers=gzip_ok, timeout=10)
+    assert "Content-Encoding" not in small.headers  # under 1,000 bytes: not worth it
+
+    listing = requests.get(f"{stack.api_url}/mysfits", headers=gzip_ok, timeout=10, stream=True).raw
+    assert listing.headers["Content-Encoding"] == "gzip"
+    zipped = listing.read(decode_content=False)
+    assert json.loads(gzip.decompress(zipped))["mysfits"]
+    plain = requests.get(f"{stack.api_url}/mysfits", headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert "Content-Encoding" not in plain.headers
+    assert len(zipped) < len(plain.content) / 2
+    missing = requests.get(f"{stack.api_url}/mysfits/nope", headers=gzip_ok, timeout=10)
+    assert "Content-Encoding" not in missing.headers  # a small error: under the minimum
