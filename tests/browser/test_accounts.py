@@ -60,9 +60,11 @@ def test_a_visitor_who_is_not_logged_in_is_asked_to_log_in(stack, page):
     page.goto(stack.site_url + "/")
     page.wait_for_selector(READY)
     page.locator("[data-testid=like-button]").first.click()
-    expect(page.locator("#notice")).to_contain_text("Log in")
     expect(page.locator("#auth-dialog")).to_have_attribute("data-step", "login")
     expect(page.locator("#auth-dialog")).to_be_visible()
+    # Said once, in the dialog the visitor is looking at: not again behind it.
+    expect(page.locator("#auth-message")).to_have_text("Log in to like mysfits")
+    expect(page.locator("#notice")).to_have_text("")
 
 
 def test_someone_elses_adoption_shows_as_adopted(stack, stack_pool, page):
@@ -131,6 +133,7 @@ def test_adopting_a_mysfit_someone_else_just_adopted_says_so(stack, stack_pool, 
 
     dialog.locator("[data-testid=adopt-button]").click()
     expect(dialog.locator("[data-testid=profile-notice]")).to_contain_text("already adopted")
+    expect(page.locator("#notice")).to_have_text("")  # once, where the visitor is looking
     expect(dialog.locator("[data-testid=profile-adopted]")).to_have_text("Adopted")
     expect(dialog.locator("[data-testid=adopt-button]")).to_have_count(0)
 

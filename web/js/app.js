@@ -161,15 +161,16 @@ function nameOf(mysfitId) {
   return String(copiesOf(mysfitId)[0]?.name ?? 'this mysfit');
 }
 
-/** A message about an action, on the page and, when it came from the profile, in the dialog too. */
+/** A message about an action, once, where the visitor is looking: in the profile when it came
+ * from there (its backdrop hides the page), else on the page. */
 function tell(text, tone, fromProfile) {
-  notice.show(text, { tone });
   if (fromProfile && dialog.open) profileNotice.show(text, { tone });
+  else notice.show(text, { tone });
 }
 
-/** A visitor who is not logged in (or whose session ended) tried to like or adopt. */
-function askToLogIn(text, opener, fromProfile) {
-  tell(text, 'info', fromProfile);
+/** A visitor who is not logged in (or whose session ended) tried to like or adopt: the log-in
+ * dialog opens and says why, and nothing else does. */
+function askToLogIn(text, opener) {
   account.open('login', { message: text, opener });
 }
 
@@ -179,7 +180,7 @@ async function handleActionError(error, { mysfitId, action, opener, fromProfile 
   if (error instanceof ApiError && error.status === 401) {
     auth.logOut({ reason: 'expired' });
     const text = action === 'adopt' ? `Your session has ended. Log in again to adopt ${name}.` : 'Your session has ended. Log in again to like mysfits.';
-    askToLogIn(text, opener, fromProfile);
+    askToLogIn(text, opener);
     return;
   }
   if (action === 'adopt' && error instanceof ApiError && error.status === 409) {
@@ -193,7 +194,7 @@ async function handleActionError(error, { mysfitId, action, opener, fromProfile 
 async function toggleLike(mysfitId, opener, fromProfile) {
   if (!auth?.loggedIn) {
     if (!auth) tell('Accounts are not available on this site right now. Please try again later.', 'error', fromProfile);
-    else askToLogIn('Log in to like mysfits', opener, fromProfile);
+    else askToLogIn('Log in to like mysfits', opener);
     return;
   }
   if (pending.has(mysfitId)) return;
@@ -214,7 +215,7 @@ async function toggleLike(mysfitId, opener, fromProfile) {
 async function adopt(mysfitId, opener) {
   if (!auth?.loggedIn) {
     if (!auth) tell('Accounts are not available on this site right now. Please try again later.', 'error', true);
-    else askToLogIn('Log in to adopt', opener, true);
+    else askToLogIn('Log in to adopt', opener);
     return;
   }
   if (pending.has(mysfitId)) return;

@@ -1,7 +1,8 @@
 // The page notice (#notice, a polite live region) and the same idea inside the profile dialog,
 // whose modal backdrop hides the page notice while it is open.
 
-const SUCCESS_TIMEOUT_MS = 8000;
+// Success and information leave by themselves; an error stays until it is closed or replaced.
+const FADE_AFTER_MS = { success: 6000, info: 8000 };
 
 /** A message area: `element` is an always-present live region; `frame` shows or hides around it. */
 function messageArea(element, { frame = null, closeButton = null } = {}) {
@@ -17,7 +18,7 @@ function messageArea(element, { frame = null, closeButton = null } = {}) {
     if (closeButton) closeButton.hidden = true;
   }
 
-  /** tone: "info" | "error" | "success"; success messages go away by themselves. */
+  /** tone: "info" | "error" | "success"; all but errors go away by themselves. */
   function show(text, { tone = 'info' } = {}) {
     clear();
     const mine = generation;
@@ -31,7 +32,7 @@ function messageArea(element, { frame = null, closeButton = null } = {}) {
     setTimeout(() => {
       if (mine === generation) element.textContent = text;
     }, 30);
-    if (tone === 'success') timer = setTimeout(() => mine === generation && clear(), SUCCESS_TIMEOUT_MS);
+    if (FADE_AFTER_MS[tone]) timer = setTimeout(() => mine === generation && clear(), FADE_AFTER_MS[tone]);
   }
 
   closeButton?.addEventListener('click', clear);
