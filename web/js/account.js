@@ -2,6 +2,7 @@
 
 import { PASSWORD_RULES, unmetPasswordRules } from './auth.js';
 import { notice } from './notice.js';
+import { keepFocusIn } from './views.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -25,6 +26,7 @@ export function createAccountUi(auth) {
   const accountEmail = $('#account-email');
 
   const dialog = $('#auth-dialog');
+  keepFocusIn(dialog);
   const title = $('#auth-title');
   const message = $('#auth-message');
   const forms = { register: $('#register-form'), confirm: $('#confirm-form'), login: $('#login-form') };

@@ -13,6 +13,7 @@ import {
   countText,
   el,
   isAdopted,
+  keepFocusIn,
   renderCard,
   renderProfile,
   sortByName,
@@ -34,6 +35,7 @@ const selects = {
   Species: $('#filter-species'),
 };
 const dialog = $('#profile-dialog');
+keepFocusIn(dialog);
 const profileName = dialog.querySelector('[data-testid="profile-name"]');
 const profileImage = dialog.querySelector('[data-testid="profile-image"]');
 const profileClose = dialog.querySelector('[data-testid="profile-close"]');

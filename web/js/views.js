@@ -269,3 +269,28 @@ export function applyProfileState(dialog, state) {
     adoptButton.textContent = state.busy === 'adopt' ? `Adopting ${name}…` : `Adopt ${name}`;
   }
 }
+
+const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])';
+
+/**
+ * Keeps the keyboard's focus inside `dialog` while it is open: Tab from its last control goes to
+ * its first, Shift+Tab from its first to its last (a modal dialog alone lets it leave for the
+ * browser's own controls).
+ */
+export function keepFocusIn(dialog) {
+  dialog.addEventListener('keydown', (event) => {
+    if (event.key !== 'Tab') return;
+    const controls = [...dialog.querySelectorAll(FOCUSABLE)].filter(
+      (control) => !control.disabled && control.checkVisibility?.() !== false,
+    );
+    if (controls.length === 0) return;
+    const [first, last] = [controls[0], controls[controls.length - 1]];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+}
