@@ -29,15 +29,20 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def checked_page(browser, **context_options):
+    """A page in a context of its own; the test fails if the page had a JavaScript error."""
+    context = browser.new_context(**context_options)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser):
+    yield from checked_page(browser, viewport={"width": 1280, "height": 900})
 
 
 def log_in_with_tokens(page, stack, visitor: dict, id_token: str | None = None) -> None:

@@ -4,6 +4,8 @@ view without scrolling, and the keyboard's focus kept inside an open dialog (at 
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import checked_page
+
 pytestmark = pytest.mark.browser
 
 READY = "#mysfit-grid[data-state=ready]"
@@ -12,13 +14,7 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    yield from checked_page(browser, viewport=PHONE, is_mobile=True, has_touch=True)
 
 
 def test_the_grid_has_two_columns_and_the_page_is_not_endless(stack, phone):
