@@ -5,6 +5,9 @@ BENCH_SECONDS ?= 4
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt */requirements.txt */pyproject.toml | cksum | cut -d' ' -f1)
 
+# axe-core, which the accessibility test injects into the page (pinned in tests/browser/package-lock.json).
+AXE_STAMP := tests/browser/node_modules/.installed-$(shell cksum < tests/browser/package-lock.json | cut -d' ' -f1)
+
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
@@ -26,6 +29,7 @@ up: $(STAMP)
 # Lint, every test, then the benchmark's figures (a benchmark prints; it is not a test).
 test: $(STAMP) $(CHECKOV_STAMP) lint
 	@scripts/ensure-system-packages
+	@test -f $(AXE_STAMP) || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/$(notdir $(AXE_STAMP)))
 	$(PY) -m pytest
 	$(PY) bench/stack_bench.py --seconds $(BENCH_SECONDS)
 
