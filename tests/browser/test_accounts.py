@@ -147,7 +147,9 @@ def test_a_like_that_cannot_reach_the_api_says_so_and_changes_nothing(stack, sta
 
     page.route("**/mysfits/*/like", lambda route: route.abort("connectionrefused"))
     card.locator("[data-testid=like-button]").click()
-    expect(page.locator("#notice")).to_contain_text("Could not reach Mythical Mysfits")
+    # Said on the card whose button was pressed, once.
+    expect(card.locator("[data-testid=card-notice]")).to_contain_text("Could not reach Mythical Mysfits")
+    expect(page.locator("#notice")).to_have_text("")
     expect(card.locator("[data-testid=like-button]")).to_have_attribute("aria-pressed", "false")
     expect(card.locator("[data-testid=like-count]")).to_have_text(before)
     expect(page.locator("#account-email")).to_have_text(visitor["email"])  # still logged in

@@ -6,7 +6,7 @@ import { createAccountUi } from './account.js';
 import { ApiError, FILTERS, FILTER_PARAMS, createApi, isAbortError, loadConfig } from './api.js';
 import { createAuth } from './auth.js';
 import { createClicks } from './clicks.js';
-import { notice, profileNotice } from './notice.js';
+import { cardNotice, notice, profileNotice } from './notice.js';
 import {
   applyCardState,
   applyProfileState,
@@ -163,10 +163,13 @@ function nameOf(mysfitId) {
   return String(copiesOf(mysfitId)[0]?.name ?? 'this mysfit');
 }
 
-/** A message about an action, once, where the visitor is looking: in the profile when it came
- * from there (its backdrop hides the page), else on the page. */
-function tell(text, tone, fromProfile) {
+/** A message about an action on `mysfitId`, once, where the visitor is looking: in the profile
+ * when it came from there (its backdrop hides the page), else on the card whose button was
+ * pressed, else on the page. */
+function tell(text, tone, fromProfile, mysfitId = null) {
+  const card = mysfitId ? grid.querySelector(`[data-mysfit-id="${CSS.escape(mysfitId)}"]`) : null;
   if (fromProfile && dialog.open) profileNotice.show(text, { tone });
+  else if (card) cardNotice(card).show(text, { tone });
   else notice.show(text, { tone });
 }
 
@@ -187,10 +190,10 @@ async function handleActionError(error, { mysfitId, action, opener, fromProfile 
   }
   if (action === 'adopt' && error instanceof ApiError && error.status === 409) {
     applyResult({ mysfitId, likes: null, liked: viewer.liked.has(mysfitId), adopted: true, adoptedByYou: false });
-    tell(`Someone has already adopted ${name}.`, 'info', fromProfile);
+    tell(`Someone has already adopted ${name}.`, 'info', fromProfile, mysfitId);
     return;
   }
-  tell(messageOf(error), 'error', fromProfile);
+  tell(messageOf(error), 'error', fromProfile, mysfitId);
 }
 
 async function toggleLike(mysfitId, opener, fromProfile) {

@@ -1,5 +1,6 @@
-// The page notice (#notice, a polite live region) and the same idea inside the profile dialog,
-// whose modal backdrop hides the page notice while it is open.
+// Messages, each shown where the visitor is looking and never over a control: the page notice
+// (#notice, in the page's flow under the header), the one inside the profile dialog (whose modal
+// backdrop hides the page), and one per card for what happened to its like.
 
 // Success and information leave by themselves; an error stays until it is closed or replaced.
 const FADE_AFTER_MS = { success: 6000, info: 8000 };
@@ -46,3 +47,11 @@ export const notice = messageArea(pageNotice, {
 });
 
 export const profileNotice = messageArea(document.querySelector('[data-testid="profile-notice"]'));
+
+const cardNotices = new WeakMap();
+
+/** The message area of a card from renderCard (made on first use). */
+export function cardNotice(card) {
+  if (!cardNotices.has(card)) cardNotices.set(card, messageArea(card.querySelector('[data-testid="card-notice"]')));
+  return cardNotices.get(card);
+}

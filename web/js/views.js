@@ -197,6 +197,8 @@ export function renderCard(mysfit, state) {
     ),
     // Card actions sit above the card's click overlay; clicks here do not open the profile.
     el('div', { class: 'card__actions', 'data-slot': 'card-actions' }, likeButton),
+    // What happened to this card's like, said here, under the button that was pressed.
+    el('p', { class: 'card__notice', 'data-testid': 'card-notice', role: 'status', 'aria-live': 'polite' }),
   );
   applyCardState(card, state);
   return card;
