@@ -1,7 +1,7 @@
 # The way in: `make up` starts the whole stack on this machine, `make test` runs every check.
 PYTHON ?= python3
 VENV ?= .venv
-BENCH_SECONDS ?= 4
+BENCH_SECONDS ?= 2
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt */requirements.txt */pyproject.toml | cksum | cut -d' ' -f1)
 
@@ -31,7 +31,7 @@ test: $(STAMP) $(CHECKOV_STAMP) lint
 	@scripts/ensure-system-packages
 	@test -f $(AXE_STAMP) || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/$(notdir $(AXE_STAMP)))
 	$(PY) -m pytest
-	$(PY) bench/stack_bench.py --seconds $(BENCH_SECONDS)
+	$(PY) bench/stack_bench.py --seconds $(BENCH_SECONDS) --transactions 1000
 
 # The one-machine stack in containers, under podman (README "Containers"; not part of `make test`):
 # the Debian packages it needs, the base image and the three images, then docker-compose.yml up,

@@ -43,7 +43,7 @@ ROOT = HERE.parent
 CONNECTIONS = 16
 THREADS = 2
 VISITORS = 200
-BENCH_MYSFITS = 8000  # more than a run can adopt, so no adoption meets a 409
+ADOPTIONS_PER_SECOND = 800  # more than a run can adopt (fresh mysfits per second of run), so none meets a 409
 PASSWORD = "Bench-Pass-1!"  # noqa: S105 - a throwaway visitor on the local pool
 
 
@@ -91,6 +91,11 @@ def cpu_seconds(pid: int) -> float:
         except psutil.NoSuchProcess:
             pass
     return total
+
+
+def warm_up(seconds: int) -> int:
+    """How long to run before measuring: steady state, not first-request costs (at most 2 s)."""
+    return min(2, seconds)
 
 
 def run(
@@ -260,8 +265,8 @@ def bench_tracing_cost(stack: Stack, profiles: list[str], seconds: int, report) 
     header = "X-Amzn-Trace-Id: Root=1-5f84c7a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
     (traced, traced_url), (untraced, untraced_url) = start_catalog(stack, True), start_catalog(stack, False)
     try:
-        run("tracing off", untraced_url, "rotate.lua", profiles, untraced.pid, 2)  # warm-up
-        run("tracing on", traced_url, "rotate.lua", profiles, traced.pid, 2, header)
+        run("tracing off", untraced_url, "rotate.lua", profiles, untraced.pid, warm_up(seconds))
+        run("tracing on", traced_url, "rotate.lua", profiles, traced.pid, warm_up(seconds), header)
         offs, ons = [], []
         for _ in range(TRACING_ROUNDS):
             offs.append(run("get-one untraced", untraced_url, "rotate.lua", profiles, untraced.pid, seconds))
@@ -491,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             ("gateway filter", stack.api_url, filters),
             ("gateway get-one", stack.api_url, profiles),
         ]:
-            run(name, base, "rotate.lua", paths, pids["catalog"], 2)  # warm-up: steady state, not first-request costs
+            run(name, base, "rotate.lua", paths, pids["catalog"], warm_up(args.seconds))
             report(run(name, base, "rotate.lua", paths, pids["catalog"], args.seconds))
 
         bench_tracing_cost(stack, profiles, args.seconds, report)
@@ -504,13 +509,12 @@ def main(argv: list[str] | None = None) -> int:
         report(run("gateway like", stack.api_url, "requests.lua", [str(likes), str(THREADS)], pids["adoption"],
                    args.seconds))  # fmt: skip
         # Adoptions: a fresh mysfit for every request, so each is a real adoption (200).
-        adoptions = write_requests(
-            work / "adoptions.txt", "POST", "adopt", visitors, add_bench_mysfits(stack, BENCH_MYSFITS)
-        )
+        fresh = add_bench_mysfits(stack, ADOPTIONS_PER_SECOND * args.seconds)
+        adoptions = write_requests(work / "adoptions.txt", "POST", "adopt", visitors, fresh)
         report(run("gateway adopt", stack.api_url, "requests.lua", [str(adoptions), str(THREADS)], pids["adoption"],
                    args.seconds))  # fmt: skip
         ids = [m["mysfitId"] for m in mysfits]
-        run("gateway clicks", stack.api_url, "clicks.lua", ids, pids["api"], 2)  # warm-up
+        run("gateway clicks", stack.api_url, "clicks.lua", ids, pids["api"], warm_up(args.seconds))
         report(run("gateway clicks", stack.api_url, "clicks.lua", ids, pids["api"], args.seconds))
         print(f"(like: {VISITORS} signed-in visitors x {len(mysfits)} mysfits, each pair once before any repeat;\n"
               " adopt: a fresh mysfit, by a different visitor, every request; clicks: PUT /clicks accepted onto\n"
