@@ -11,7 +11,7 @@ AXE_STAMP := tests/browser/node_modules/.installed-$(shell cksum < tests/browser
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 
-.PHONY: up test test-containers test-catalog test-adoption test-enricher lint format bench clicks trace clean
+.PHONY: environments up test test-containers test-catalog test-adoption test-enricher lint format bench clicks trace clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -23,11 +23,15 @@ $(CHECKOV_STAMP):
 	@$(PYTHON) scripts/install_env.py $(CHECKOV_VENV) -- -r requirements-checkov.txt
 	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
+# Both Python environments, installed side by side (installing is mostly waiting on the index).
+environments:
+	@$(MAKE) -s --no-print-directory -j2 $(STAMP) $(CHECKOV_STAMP)
+
 up: $(STAMP)
 	$(PY) -m mysfits_local up
 
 # Lint, every test, then the benchmark's figures (a benchmark prints; it is not a test).
-test: $(STAMP) $(CHECKOV_STAMP) lint
+test: environments lint
 	@scripts/ensure-system-packages
 	@test -f $(AXE_STAMP) || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/$(notdir $(AXE_STAMP)))
 	$(PY) -m pytest

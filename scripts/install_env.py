@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     if not python.exists():
         print(f"creating the Python environment in {venv}/ ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-        print(f"  created ({time.monotonic() - started:.0f}s)", flush=True)
+        print(f"  {venv}/: created ({time.monotonic() - started:.0f}s)", flush=True)
     count = _pins(pip_arguments)
     packages = f"{count} pinned package{'' if count == 1 else 's'}"
     print(f"installing {packages} into {venv}/ (the first time takes a minute or two) ...", flush=True)
@@ -50,11 +50,11 @@ def main(argv: list[str]) -> int:
             code = process.wait(HEARTBEAT_SECONDS)
             break
         except subprocess.TimeoutExpired:
-            print(f"  still installing ({time.monotonic() - started:.0f}s)", flush=True)
+            print(f"  {venv}/: still installing ({time.monotonic() - started:.0f}s)", flush=True)
     if code != 0:
         print(f"installing into {venv}/ failed (pip exit code {code}): see pip's messages above", file=sys.stderr)
         return code
-    print(f"  installed ({time.monotonic() - started:.0f}s)", flush=True)
+    print(f"  {venv}/: installed ({time.monotonic() - started:.0f}s)", flush=True)
     return 0
 
 

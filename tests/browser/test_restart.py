@@ -1,8 +1,10 @@
-"""A visitor's browser across a restart of the stack: still signed in, the same like and adoption;
-and a fresh start forgets them."""
+"""A visitor's browser across a restart of the stack (Ctrl-C stops every process and frees every
+port; `make up` again): still signed in, the same like and adoption; and a fresh start forgets them."""
 
+import socket
 import uuid
 
+import psutil
 import pytest
 from playwright.sync_api import expect
 
@@ -21,6 +23,13 @@ def test_a_signed_in_visitor_is_still_signed_in_with_their_like_and_adoption_aft
     # The same ports each time, as `make up` uses: the browser keeps its session per origin.
     ports = {name: free_port() for name in DEFAULT_PORTS}
     stack = start_stack(tmp_path, ports)
+    output = "".join(stack.output)
+    for part in ("aws", "catalog", "adoption", "api", "site"):
+        assert f"{part:<8} ready" in output
+    # The summary gives every part's address, as the README's table lists them.
+    summary = output[output.index("Mythical Mysfits is running:") :]
+    assert all(f"127.0.0.1:{port}" in summary for port in ports.values()), summary
+    children = psutil.Process(stack.process.pid).children(recursive=True)
     try:
         page.goto(stack.site_url + "/")
         page.wait_for_selector(READY)
@@ -40,6 +49,11 @@ def test_a_signed_in_visitor_is_still_signed_in_with_their_like_and_adoption_aft
         page.keyboard.press("Escape")
     finally:
         assert stack.stop() == 0  # Ctrl-C
+    # ... stops every process and frees every port.
+    assert psutil.wait_procs(children, timeout=5)[1] == []
+    for name, port in ports.items():
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, name
 
     again = start_stack(tmp_path, ports)
     try:

@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import venv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -63,17 +64,30 @@ def test_requirements_are_pinned(service):
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line) for line in lines), lines
 
 
-def test_the_image_install_steps_give_a_working_service(service, tmp_path):
+def _install_as_the_image_does(service: str, where: Path) -> Path:
     """Install as the Dockerfile does (pinned requirements, then the packages without -e)."""
-    package, check = SERVICES[service]
-    env_dir = tmp_path / "image"
+    env_dir = where / service
     venv.create(env_dir, with_pip=True)
-    python = env_dir / "bin/python"
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [str(env_dir / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "-r", ROOT / service / "requirements.txt"], check=True, timeout=600)
-    subprocess.run([*pip, "--no-deps", ROOT / "shared", ROOT / service], check=True, timeout=600, cwd=tmp_path)
+    subprocess.run([*pip, "--no-deps", ROOT / "shared", ROOT / service], check=True, timeout=600, cwd=where)
+    return env_dir
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> dict[str, Path]:
+    """Every service installed as its image is, side by side (installing is mostly waiting)."""
+    where = tmp_path_factory.mktemp("images")
+    with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
+        return dict(zip(SERVICES, pool.map(lambda s: _install_as_the_image_does(s, where), SERVICES), strict=True))
+
+
+def test_the_image_install_steps_give_a_working_service(service, images, tmp_path):
+    package, check = SERVICES[service]
+    env_dir = images[service]
     script = f"import {package}; {check}; assert 'site-packages' in {package}.__file__; print('ok')"
-    result = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    result = subprocess.run([str(env_dir / "bin/python"), "-c", script], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=60)  # fmt: skip
     assert result.stdout.strip() == "ok", result.stderr
     gunicorn = subprocess.run(
         [str(env_dir / "bin/gunicorn"), "--check-config", "-c", "python:mysfits_shared.gunicorn_conf",

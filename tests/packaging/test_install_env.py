@@ -23,9 +23,9 @@ def test_it_says_each_step_with_its_time_and_installs_the_pins(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"creating the Python environment in {tmp_path / 'env'}/ ..."
-    assert re.fullmatch(r"  created \(\d+s\)", lines[1])
+    assert re.fullmatch(rf"  {re.escape(str(tmp_path / 'env'))}/: created \(\d+s\)", lines[1])
     assert lines[2].startswith("installing 1 pinned package into ")
-    assert re.fullmatch(r"  installed \(\d+s\)", lines[-1])
+    assert re.fullmatch(rf"  {re.escape(str(tmp_path / 'env'))}/: installed \(\d+s\)", lines[-1])
     check = [str(tmp_path / "env/bin/python"), "-c", "import six; print(six.__version__)"]
     assert subprocess.run(check, capture_output=True, text=True, check=True).stdout.strip() == "1.17.0"
 
