@@ -100,9 +100,8 @@ class _Recorder:
         self.sampler = Sampler(settings.xray_sampling_rate)
         self.sender = SegmentSender(settings.xray_daemon_address)
         # On Fargate the SDK's ECS plugin names the container; so does this.
-        self.origin = {"origin": "AWS::ECS::Container", "aws": {"ecs": {"container": socket.gethostname()}}}
-        if not settings.on_ecs:
-            self.origin = {}
+        container = {"origin": "AWS::ECS::Container", "aws": {"ecs": {"container": socket.gethostname()}}}
+        self.origin = container if settings.on_ecs else {}
 
     def install(self, app) -> None:
         from flask import g, request
@@ -199,32 +198,38 @@ def _trace_aws_calls() -> None:
         if segment is None:
             return original(client, operation_name, api_params)
         aws = {"operation": operation_name, "region": client.meta.region_name, **_resources(api_params)}
-        call = {"id": new_segment_id(), "name": client.meta.service_model.endpoint_prefix, "namespace": "aws"}
-        call["start_time"] = time.time()
-        try:
-            result = original(client, operation_name, api_params)
-        except ClientError as error:
-            metadata = error.response.get("ResponseMetadata", {})
-            _answered(call, aws, metadata, metadata.get("HTTPStatusCode") or 500)
-            if error.response.get("Error", {}).get("Code") in _THROTTLED:
-                call["throttle"] = True
-            call["cause"] = _cause(error, remote=True)
-            raise
-        except Exception as error:
-            call["fault"] = True
-            call["cause"] = _cause(error, remote=True)
-            raise
-        else:
+        with _subsegment(segment, client.meta.service_model.endpoint_prefix, "aws", aws=aws) as call:
+            try:
+                result = original(client, operation_name, api_params)
+            except ClientError as error:
+                metadata = error.response.get("ResponseMetadata", {})
+                _answered(call, aws, metadata, metadata.get("HTTPStatusCode") or 500)
+                if error.response.get("Error", {}).get("Code") in _THROTTLED:
+                    call["throttle"] = True
+                raise
             metadata = result.get("ResponseMetadata", {})
             _answered(call, aws, metadata, metadata.get("HTTPStatusCode", 200))
             return result
-        finally:
-            call["aws"] = aws
-            call["end_time"] = time.time()
-            segment.setdefault("subsegments", []).append(call)
 
     _make_api_call.traced = True
     BaseClient._make_api_call = _make_api_call
+
+
+@contextmanager
+def _subsegment(segment: dict, name: str, namespace: str, **fields):
+    """A call out of the request, timed and added to `segment`. One that raises keeps its exception
+    as the cause; one that raises without an answer recorded in its `http.response` is a fault."""
+    call = {"id": new_segment_id(), "name": name, "namespace": namespace, "start_time": time.time(), **fields}
+    try:
+        yield call
+    except Exception as error:
+        call["cause"] = _cause(error, remote=True)
+        if "response" not in call.get("http", {}):
+            call["fault"] = True
+        raise
+    finally:
+        call["end_time"] = time.time()
+        segment.setdefault("subsegments", []).append(call)
 
 
 _THROTTLED = {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
@@ -260,24 +265,18 @@ def remote_call(url: str, method: str = "GET"):
     if segment is None:
         yield outcome
         return
-    call = {"id": new_segment_id(), "name": urlsplit(url).hostname or url, "namespace": "remote"}
-    call["start_time"] = time.time()
-    call["http"] = {"request": {"method": method, "url": url}}
-    try:
-        yield outcome
-    except Exception as error:
-        call["cause"] = _cause(error, remote=True)
-        if isinstance(getattr(error, "code", None), int):  # urllib's HTTPError: an answer
-            outcome["status"] = error.code
-        else:
-            call["fault"] = True
-        raise
-    finally:
-        if "status" in outcome:
-            call["http"]["response"] = {"status": outcome["status"]}
-            _mark(call, outcome["status"])
-        call["end_time"] = time.time()
-        segment.setdefault("subsegments", []).append(call)
+    http = {"request": {"method": method, "url": url}}
+    with _subsegment(segment, urlsplit(url).hostname or url, "remote", http=http) as call:
+        try:
+            yield outcome
+        except Exception as error:
+            if isinstance(getattr(error, "code", None), int):  # urllib's HTTPError: an answer
+                outcome["status"] = error.code
+            raise
+        finally:
+            if "status" in outcome:
+                http["response"] = {"status": outcome["status"]}
+                _mark(call, outcome["status"])
 
 
 def lambda_tracer(service: str):
