@@ -56,7 +56,7 @@ class SerializedApp:
 
     def __call__(self, environ, start_response):
         with self.lock:
-            if self.journal is None or not changes_state(environ):
+            if self.journal is None:
                 # Consume the body inside the lock: moto may build it lazily from live state.
                 return list(self.app(environ, start_response))
             return self.journal.record(self.app, environ, start_response)
@@ -68,13 +68,15 @@ _WSGI_KEYS = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CO
               "SERVER_PORT", "SERVER_PROTOCOL", "wsgi.url_scheme")  # fmt: skip
 
 
-def changes_state(environ: dict) -> bool:
-    """Whether a request may change the embedded AWS's state (reads, and moto's own API, do not)."""
+def changes_state(environ: dict, body: bytes) -> bool:
+    """Whether a request may change the embedded AWS's state (reads, and moto's own API, do not):
+    its action is in X-Amz-Target (JSON protocol) or the form body (query protocol); a REST
+    request changes state unless it is a GET or a HEAD."""
     if environ["REQUEST_METHOD"] in ("GET", "HEAD", "OPTIONS") or environ.get("PATH_INFO", "").startswith("/moto-api"):
         return False
     action = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
     if not action and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        return True  # a query-protocol action in the body: told apart when it is read (`record`)
+        action = parse_qs(body.decode("latin-1")).get("Action", [""])[0]
     return not action.startswith(_READS)
 
 
@@ -98,38 +100,42 @@ class StateJournal:
         """Apply every kept request to `app` (a fresh moto), in order; how many were applied."""
         from moto.moto_api._internal import mock_random
 
-        applied = 0
+        applied = kept = 0  # entries and bytes replayed
         cfn_types.DeliveryStream.restoring = True
-        if self.path.exists():
-            with self.path.open("rb") as journal:
+        try:
+            with self.path.open("rb") if self.path.exists() else io.BytesIO() as journal:
                 for line in journal:
-                    try:
-                        entry = json.loads(line)
-                    except ValueError:  # the last line of a process killed while writing it
-                        log.warning("ignoring an incomplete last entry in %s", self.path)
+                    if not line.endswith(b"\n"):  # written by a process killed mid-entry: never answered
+                        log.warning("dropping an incomplete last entry of %s", self.path)
                         break
+                    entry = json.loads(line)
                     body = base64.b64decode(entry["body"])
                     environ = {**entry["environ"], "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
                                "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": False,
                                "wsgi.run_once": False, "SCRIPT_NAME": ""}  # fmt: skip
                     mock_random.seed(entry["seed"])
                     list(app(environ, lambda status, headers, exc_info=None: None))
-                    applied += 1
-        cfn_types.DeliveryStream.restoring = False
+                    applied, kept = applied + 1, kept + len(line)
+        finally:
+            cfn_types.DeliveryStream.restoring = False
         self._file = self.path.open("ab")
+        self._file.truncate(kept)  # new entries follow the last whole one, not a torn one
         return applied
 
     def record(self, app, environ: dict, start_response) -> list[bytes]:
-        """Serve a request that may change state; keep it if it succeeded, before it is answered."""
+        """Serve a request; keep it, before it is answered, if it changed state and succeeded."""
         from moto.moto_api._internal import mock_random
 
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
+        if length:
+            body = environ["wsgi.input"].read(length)
+        elif environ.get("wsgi.input_terminated"):  # a chunked body the server dechunks to its end
+            body = environ["wsgi.input"].read()
+        else:
+            body = b""  # none: reading would wait on the open connection
         environ["wsgi.input"] = io.BytesIO(body)
-        if not environ.get("HTTP_X_AMZ_TARGET") and "Action=" in body[:200].decode("latin-1"):
-            action = parse_qs(body.decode("latin-1")).get("Action", [""])[0]
-            if action.startswith(_READS):
-                return list(app(environ, start_response))
+        if not changes_state(environ, body):
+            return list(app(environ, start_response))
         seed = secrets.randbits(63)
         mock_random.seed(seed)
         answered = []

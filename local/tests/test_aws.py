@@ -232,5 +232,12 @@ def test_the_state_outlives_a_kill_with_the_same_ids_and_a_half_written_entry_is
         claims = verifier.verify(token)  # the token from before the kill: same pool, client, key
         assert claims["sub"] == next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
         assert _likes(_dynamodb(again.url), table) == 1
+        _like(_dynamodb(again.url), table, "v-3")  # kept after the torn entry was dropped
     finally:
         again.stop()
+
+    third = _start(tmp_path, key_file, "--state", str(state))
+    try:
+        assert _likes(_dynamodb(third.url), table) == 2
+    finally:
+        third.stop()
