@@ -132,10 +132,24 @@ class Stack:
         return self.url(self.ports.site)
 
     @property
+    def state_file(self) -> Path:
+        """The embedded AWS's state (tables, users, buckets, stacks): the requests that changed it."""
+        return self.run_dir / "state" / "aws.jsonl"
+
+    @property
+    def signing_key_file(self) -> Path:
+        """The key pair the embedded Cognito signs tokens with (kept: sessions outlive a run)."""
+        return self.run_dir / "cognito-signing-key.json"
+
+    @property
+    def firehose_dir(self) -> Path:
+        """The Firehose stand-in's journal: the clicks it acknowledged and has not delivered."""
+        return self.run_dir / "firehose"
+
+    @property
     def kept(self) -> list[Path]:
-        """What outlives a run: the embedded AWS's state (tables, users, buckets, stacks), the
-        user pools' signing key (so sessions outlive it too), and the clicks Firehose holds."""
-        return [self.run_dir / "state", self.run_dir / "cognito-signing-key.json", self.run_dir / "firehose"]
+        """What outlives a run, and `fresh` forgets."""
+        return [self.state_file.parent, self.signing_key_file, self.firehose_dir]
 
     @property
     def allowed_origins_list(self) -> str:
@@ -213,7 +227,6 @@ class Stack:
         (self.run_dir / "logs").mkdir(exist_ok=True)
         self._check_ports_free()
         python = sys.executable
-        state = self.run_dir / "state" / "aws.jsonl"
         if self.fresh:
             self.say(f"  state    starting clean: what earlier runs kept in {self.run_dir} is forgotten")
             for path in self.kept:
@@ -221,15 +234,15 @@ class Stack:
                     shutil.rmtree(path)
                 else:
                     path.unlink(missing_ok=True)
-        elif state.exists():
-            self.say(f"  state    kept from the last run in {state.parent} (`make up FRESH=1` starts clean)")
+        elif self.state_file.exists():
+            self.say(f"  state    kept from the last run in {self.state_file.parent} (`make up FRESH=1` starts clean)")
 
         self._spawn("xray", [python, "-m", "mysfits_local.xray", "--host", self.host, "--port", str(self.ports.xray)])
         self._wait_until("xray", lambda: _answers(self.xray_url))
         self._spawn(
             "aws",
             [python, "-m", "mysfits_local.aws", "-H", self.host, "-p", str(self.ports.aws),
-             "--signing-key", str(self.run_dir / "cognito-signing-key.json"), "--state", str(state)],
+             "--signing-key", str(self.signing_key_file), "--state", str(self.state_file)],
         )  # fmt: skip
         self._wait_until("aws", lambda: requests.get(f"{self.aws_url}/moto-api/", timeout=2).ok)
 
@@ -346,9 +359,8 @@ class Stack:
         python = sys.executable
         # The stand-in journals what it accepts until S3 has it, so a restarted stand-in (or the
         # next run, which keeps the buckets) delivers it.
-        journal = self.run_dir / "firehose"
         command = [python, "-m", "mysfits_local.firehose", "--host", self.host, "--port", str(self.ports.firehose)]
-        self._spawn("firehose", [*command, "--data-dir", str(journal)], stop_timeout=FLUSH_TIMEOUT)
+        self._spawn("firehose", [*command, "--data-dir", str(self.firehose_dir)], stop_timeout=FLUSH_TIMEOUT)
         self._wait_until("firehose", lambda: _answers(self.firehose_url))
         clicks = self._deploy(
             "clicks",

@@ -22,12 +22,6 @@ def _descendants(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 
 
-def _port_open(url: str) -> bool:
-    host, port = url.removeprefix("http://").split(":")
-    with socket.socket() as probe:
-        return probe.connect_ex((host, int(port))) == 0
-
-
 def test_a_port_in_use_fails_fast_with_a_clear_message(tmp_path):
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
