@@ -30,11 +30,13 @@ environments:
 up: $(STAMP)
 	$(PY) -m mysfits_local up
 
-# Lint, every test, then the benchmark's figures (a benchmark prints; it is not a test).
+# Lint, every test (on two workers: most tests wait on processes they started; conftest.py says
+# how they are grouped), then the benchmark's figures (a benchmark prints; it is not a test).
+PYTEST_WORKERS ?= 2
 test: environments lint
 	@scripts/ensure-system-packages
 	@test -f $(AXE_STAMP) || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/$(notdir $(AXE_STAMP)))
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 	$(PY) bench/stack_bench.py --seconds $(BENCH_SECONDS) --transactions 1000
 
 # The one-machine stack in containers, under podman (README "Containers"; not part of `make test`):

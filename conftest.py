@@ -37,6 +37,22 @@ os.environ.update(
 )
 
 
+# `make test` runs the tests on two workers (pytest-xdist, --dist loadgroup). A module's tests stay
+# together on one worker (its module fixtures start once), and so do all the tests that use the
+# shared one-machine stack, which start first: they are the longest part of the run.
+SHARED_STACK = "stack"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("dist", "no") != "loadgroup":
+        return
+    for item in items:
+        group = SHARED_STACK if SHARED_STACK in item.fixturenames else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: SHARED_STACK not in item.fixturenames)  # stable: otherwise as collected
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,6 +1,7 @@
 """Each service image's recipe: pinned, non-root, health-checked, and its install steps really work."""
 
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -65,12 +66,15 @@ def test_requirements_are_pinned(service):
 
 
 def _install_as_the_image_does(service: str, where: Path) -> Path:
-    """Install as the Dockerfile does (pinned requirements, then the packages without -e)."""
-    env_dir = where / service
+    """Install as the Dockerfile does (pinned requirements, then the packages without -e), from a
+    copy of the sources as the build context holds them: two builds of `shared` in one folder collide."""
+    env_dir, context = where / service, where / f"{service}-context"
+    for folder in ("shared", service):
+        shutil.copytree(ROOT / folder, context / folder, ignore=shutil.ignore_patterns("build", "*.egg-info", "tests"))
     venv.create(env_dir, with_pip=True)
     pip = [str(env_dir / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-r", ROOT / service / "requirements.txt"], check=True, timeout=600)
-    subprocess.run([*pip, "--no-deps", ROOT / "shared", ROOT / service], check=True, timeout=600, cwd=where)
+    subprocess.run([*pip, "-r", context / service / "requirements.txt"], check=True, timeout=600)
+    subprocess.run([*pip, "--no-deps", "./shared", f"./{service}"], check=True, timeout=600, cwd=context)
     return env_dir
 
 
