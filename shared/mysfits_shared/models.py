@@ -165,7 +165,8 @@ def transaction_connection() -> Connection:
 def warm_up() -> None:
     """Build each model's DynamoDB client now (no request is sent).
 
-    Called in each worker after fork, so a visitor's first request does not pay for it.
+    Called in each worker after fork, so a visitor's first request does not pay for it (a client
+    loads the whole DynamoDB service model: tens of milliseconds), the first like included.
     """
-    for model in MODELS:
-        _ = model._get_connection().connection.client
+    for connection in (*(model._get_connection().connection for model in MODELS), transaction_connection()):
+        _ = connection.client

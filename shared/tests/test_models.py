@@ -1,6 +1,11 @@
-import boto3
+from datetime import UTC, datetime
 
-from mysfits_shared.models import FILTER_INDEXES, Mysfit
+import boto3
+import botocore.session
+from pynamodb.transactions import TransactWrite
+
+from mysfits_shared import models
+from mysfits_shared.models import FILTER_INDEXES, Mysfit, MysfitLike
 
 
 def _client(settings):
@@ -86,3 +91,16 @@ def test_likes_table_is_keyed_by_mysfit_and_visitor(table, settings):
         {"AttributeName": "VisitorId", "KeyType": "HASH"},
         {"AttributeName": "MysfitId", "KeyType": "RANGE"},
     ]
+
+
+def test_after_warm_up_no_request_builds_a_client_not_even_a_transaction(table, monkeypatch):
+    models.warm_up()
+    built = []
+    original = botocore.session.Session.create_client
+    monkeypatch.setattr(botocore.session.Session, "create_client", lambda *a, **k: built.append(a) or original(*a, **k))
+    _mysfit("m1").save()
+    with TransactWrite(connection=models.transaction_connection()) as transaction:
+        transaction.save(MysfitLike("m1", "visitor-1", liked_at=datetime.now(UTC)))
+        transaction.update(Mysfit("m1"), actions=[Mysfit.likes.add(1)])
+    assert Mysfit.get("m1").likes == _mysfit("m1").likes + 1
+    assert built == []
