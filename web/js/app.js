@@ -540,21 +540,24 @@ async function start() {
     setGridState('error');
     return;
   }
-  if (!account) {
-    auth = createAuth(config);
+  const firstStart = !api;
+  if (firstStart) auth = createAuth(config);
+  api = createApi(config, { auth });
+  const initial = readUrl();
+  navigate(initial, { replace: true }); // drops an invalid filter from the address
+  syncSelects(initial.filters);
+  // The catalog request goes out first; the rest is set up while it is answered.
+  const gridLoaded = loadGrid();
+  if (firstStart) {
     account = createAccountUi(auth);
     auth?.onChange(onAuthChange);
   }
-  api = createApi(config, { auth });
   clicks ??= createClicks(config, { visitorId: () => auth?.userId ?? null });
   clicks?.flush(); // clicks a previous visit could not send
   // A session that expired while the page was closed is refreshed (or ends quietly) first.
   auth?.resume().then(loadMe);
-  const initial = readUrl();
-  navigate(initial, { replace: true }); // drops an invalid filter from the address
-  syncSelects(initial.filters);
   if (initial.mysfitId) openProfile(initial.mysfitId);
-  await loadGrid();
+  await gridLoaded;
 }
 
 start();
