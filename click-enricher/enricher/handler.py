@@ -1,9 +1,10 @@
 """Lambda entry point `enricher.handler.handler`: Firehose data transformation of profile clicks.
 
-The catalog client and its warm cache live at module level, built from the environment on
-the first invocation, so a warm function reuses the keep-alive connection and recent answers.
-Tests and benchmarks use `catalog_calls()` (HTTP calls made since the last reset) and
-`reset()` (forget the cache and the client; the next invocation reads the environment again).
+Nothing is read from the environment at import: the first invocation builds the logger and
+tracer (Powertools) and the catalog client with its warm cache, and keeps them at module level,
+so a warm function reuses the keep-alive connection and recent answers. Tests and benchmarks use
+`catalog_calls()` (HTTP calls made since the last reset) and `reset()` (forget the cache and the
+client; the next invocation reads the catalog settings again).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import KinesisFirehoseEvent, event_source
@@ -23,12 +25,8 @@ from .catalog import Catalog, CatalogClient
 from .config import Config
 from .transform import transform
 
-# Outside Lambda (tests, benchmarks) Powertools switches the Tracer off by itself; in Lambda
-# it traces the invocation and each catalog call made through `requests`.
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME)
-tracer = lambda_tracer(os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME)
-
 _catalog: Catalog | None = None
+_instrumented: Callable[[dict, LambdaContext], dict] | None = None
 
 
 def catalog() -> Catalog:
@@ -53,32 +51,48 @@ def reset() -> None:
     _catalog = None
 
 
-@logger.inject_lambda_context
-# The response holds every record; it must not become trace metadata.
-@tracer.capture_lambda_handler(capture_response=False)
-@event_source(data_class=KinesisFirehoseEvent)
-def handler(event: KinesisFirehoseEvent, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> dict:
     """Answer one result per record: Ok (enriched line), Dropped (unknown mysfit) or ProcessingFailed."""
-    started = time.perf_counter()
-    current = catalog()
-    calls_before = current.client.calls
-    response, counts = transform(event, current)
-    calls = current.client.calls - calls_before
-    tracer.put_annotation("failed", counts.failed)
-    logger.log(
-        logging.WARNING if counts.failed else logging.INFO,
-        "batch transformed",
-        extra={
-            "invocation_id": event.get("invocationId"),
-            "records": counts.records,
-            "ok": counts.ok,
-            "dropped": counts.dropped,
-            "failed": counts.failed,
-            "invalid": counts.invalid,
-            "distinct_mysfits": counts.distinct_mysfits,
-            "catalog_calls": calls,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            **({"problems": counts.problems} if counts.problems else {}),
-        },
-    )
-    return response
+    global _instrumented
+    if _instrumented is None:
+        _instrumented = _instrument(os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME)
+    return _instrumented(event, context)
+
+
+def _instrument(service: str) -> Callable[[dict, LambdaContext], dict]:
+    """The batch transformation with the invocation's log context and trace around it. Outside
+    Lambda (tests, benchmarks) Powertools switches the Tracer off by itself; in Lambda it traces
+    the invocation and each catalog call made through `requests`."""
+    logger = Logger(service=service)
+    tracer = lambda_tracer(service)
+
+    @logger.inject_lambda_context
+    # The response holds every record; it must not become trace metadata.
+    @tracer.capture_lambda_handler(capture_response=False)
+    @event_source(data_class=KinesisFirehoseEvent)
+    def instrumented(event: KinesisFirehoseEvent, context: LambdaContext) -> dict:
+        started = time.perf_counter()
+        current = catalog()
+        calls_before = current.client.calls
+        response, counts = transform(event, current)
+        calls = current.client.calls - calls_before
+        tracer.put_annotation("failed", counts.failed)
+        logger.log(
+            logging.WARNING if counts.failed else logging.INFO,
+            "batch transformed",
+            extra={
+                "invocation_id": event.get("invocationId"),
+                "records": counts.records,
+                "ok": counts.ok,
+                "dropped": counts.dropped,
+                "failed": counts.failed,
+                "invalid": counts.invalid,
+                "distinct_mysfits": counts.distinct_mysfits,
+                "catalog_calls": calls,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                **({"problems": counts.problems} if counts.problems else {}),
+            },
+        )
+        return response
+
+    return instrumented

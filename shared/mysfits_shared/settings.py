@@ -1,4 +1,9 @@
-"""Settings read from environment variables, in one place, failing fast with a clear message."""
+"""Settings read from environment variables, failing fast with one message naming every problem.
+
+`Env` holds the readers (required, number, flag, URL, origins) every unit's settings are built
+with: the services' `Settings` here, the click enricher's `Config`. Settings are read when a unit
+starts (its application factory, its first invocation), never at import.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,80 @@ class ConfigError(RuntimeError):
 
 
 _ORIGIN = re.compile(r"https?://[^/\s,]+")
-_URL = re.compile(r"https?://[^\s?#]+")
+_URL = re.compile(r"https?://[^/\s?#]+(/[^\s?#]*)?")  # a host, then a path at most
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+class Env:
+    """The readers every unit's settings are built with: each reads one variable, records what is
+    wrong with it and carries on, so that `check` names every problem in one error."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self.environ = os.environ if environ is None else environ
+        self.problems: list[str] = []
+
+    def get(self, *names: str) -> str | None:
+        """The first of `names` that is set to more than blanks, stripped; else None."""
+        for name in names:
+            value = self.environ.get(name, "").strip()
+            if value:
+                return value
+        return None
+
+    def required(self, name: str, *fallbacks: str, hint: str = "") -> str:
+        """`name` (or the first fallback set); "" and a problem when none is."""
+        value = self.get(name, *fallbacks)
+        if value is None:
+            self.problems.append(" or ".join((name, *fallbacks)) + " is required" + (f" ({hint})" if hint else ""))
+        return value or ""
+
+    def number(self, name: str, default: float, kind: type = float, minimum: float = 0, maximum: float | None = None):
+        """`name` as a `kind` (float or int) of at least `minimum` and at most `maximum`, or `default`."""
+        raw = self.get(name)
+        if raw is None:
+            return kind(default)
+        try:
+            value = kind(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a {kind.__name__}, got {raw!r}")
+            return kind(default)
+        if maximum is not None and not minimum <= value <= maximum:
+            self.problems.append(f"{name} must be between {minimum} and {maximum}, got {raw!r}")
+        elif value < minimum:
+            self.problems.append(f"{name} must be at least {minimum}, got {raw!r}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = (self.get(name) or "").lower()
+        if not raw:
+            return default
+        if raw in _TRUE | _FALSE:
+            return raw in _TRUE
+        self.problems.append(f"{name} must be true or false, got {self.environ[name]!r}")
+        return default
+
+    def url(self, name: str, *, required: bool = False, hint: str = "") -> str | None:
+        """An http(s) URL without query or fragment, its final slash dropped (a base to append to)."""
+        value = (self.required(name, hint=hint) if required else self.get(name) or "").rstrip("/")
+        if value and not _URL.fullmatch(value):
+            self.problems.append(f"{name} must be an http(s) URL without query or fragment, got {value!r}")
+        return value or None
+
+    def origins(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list of origins (scheme://host[:port]), final slashes dropped."""
+        found = tuple(o.strip().rstrip("/") for o in self.environ.get(name, "").split(",") if o.strip())
+        for origin in found:
+            if not _ORIGIN.fullmatch(origin):
+                self.problems.append(
+                    f"{name} must be origins (scheme://host[:port]) separated by commas, got {origin!r}"
+                )
+        return found
+
+    def check(self, owner: str) -> None:
+        """Raise ConfigError naming every problem found so far, if any."""
+        if self.problems:
+            raise ConfigError(f"{owner}: invalid configuration: " + "; ".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -48,76 +124,26 @@ class Settings:
 
         `writer` services (adoption) also need the likes table and the Cognito user pool.
         """
-        env = os.environ if environ is None else environ
-        problems: list[str] = []
-
-        def required(name: str, *fallbacks: str) -> str:
-            for key in (name, *fallbacks):
-                if env.get(key):
-                    return env[key]
-            alternatives = " or ".join((name, *fallbacks))
-            problems.append(f"{alternatives} is required")
-            return ""
-
-        def number(name: str, default: float, kind=float, minimum: float = 0):
-            raw = env.get(name)
-            if raw in (None, ""):
-                return kind(default)
-            try:
-                value = kind(raw)
-            except ValueError:
-                problems.append(f"{name} must be a {kind.__name__}, got {raw!r}")
-                return kind(default)
-            if value < minimum:
-                problems.append(f"{name} must be at least {minimum}, got {raw!r}")
-            return value
-
-        def flag(name: str, default: bool) -> bool:
-            raw = env.get(name, "").strip().lower()
-            if not raw:
-                return default
-            if raw in _TRUE | _FALSE:
-                return raw in _TRUE
-            problems.append(f"{name} must be true or false, got {env[name]!r}")
-            return default
-
-        def origins(name: str) -> tuple[str, ...]:
-            found = tuple(o.strip().rstrip("/") for o in env.get(name, "").split(",") if o.strip())
-            for origin in found:
-                if not _ORIGIN.fullmatch(origin):
-                    problems.append(
-                        f"{name} must be origins (scheme://host[:port]) separated by commas, got {origin!r}"
-                    )
-            return found
-
-        def url(name: str) -> str | None:
-            value = env.get(name, "").strip().rstrip("/")
-            if value and not _URL.fullmatch(value):
-                problems.append(f"{name} must be an http(s) URL, got {value!r}")
-            return value or None
-
+        env = Env(environ)
         settings = cls(
             service_name=service_name,
-            region=required("AWS_REGION", "AWS_DEFAULT_REGION"),
-            table_name=required("MYSFITS_TABLE_NAME"),
-            dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None,
-            cors_allowed_origins=origins("CORS_ALLOWED_ORIGINS"),
-            asset_base_url=url("ASSET_BASE_URL"),
-            cache_ttl_seconds=number("CACHE_TTL_SECONDS", 5.0),
-            tracing_enabled=flag("TRACING_ENABLED", True),
+            region=env.required("AWS_REGION", "AWS_DEFAULT_REGION"),
+            table_name=env.required("MYSFITS_TABLE_NAME"),
+            dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"),
+            cors_allowed_origins=env.origins("CORS_ALLOWED_ORIGINS"),
+            asset_base_url=env.url("ASSET_BASE_URL"),
+            cache_ttl_seconds=env.number("CACHE_TTL_SECONDS", 5.0),
+            tracing_enabled=env.flag("TRACING_ENABLED", True),
             xray_daemon_address=env.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000",
-            xray_sampling_rate=number("XRAY_SAMPLING_RATE", DEFAULT_SAMPLING_RATE),
-            dynamodb_timeout_seconds=number("DYNAMODB_TIMEOUT_SECONDS", 2.0, minimum=0.1),
-            dynamodb_max_retries=number("DYNAMODB_MAX_RETRIES", 2, kind=int),
-            on_ecs=bool(env.get("ECS_CONTAINER_METADATA_URI_V4")),
-            likes_table_name=required("MYSFITS_LIKES_TABLE_NAME") if writer else None,
-            user_pool_id=required("COGNITO_USER_POOL_ID") if writer else None,
-            user_pool_client_id=required("COGNITO_USER_POOL_CLIENT_ID") if writer else None,
+            xray_sampling_rate=env.number("XRAY_SAMPLING_RATE", DEFAULT_SAMPLING_RATE, maximum=1),
+            dynamodb_timeout_seconds=env.number("DYNAMODB_TIMEOUT_SECONDS", 2.0, minimum=0.1),
+            dynamodb_max_retries=env.number("DYNAMODB_MAX_RETRIES", 2, kind=int),
+            on_ecs=env.get("ECS_CONTAINER_METADATA_URI_V4") is not None,
+            likes_table_name=env.required("MYSFITS_LIKES_TABLE_NAME") if writer else None,
+            user_pool_id=env.required("COGNITO_USER_POOL_ID") if writer else None,
+            user_pool_client_id=env.required("COGNITO_USER_POOL_CLIENT_ID") if writer else None,
             # On AWS the keys are at the issuer's well-known address; locally moto serves them.
-            jwks_url=env.get("COGNITO_JWKS_URL") or None,
+            jwks_url=env.url("COGNITO_JWKS_URL"),
         )
-        if settings.xray_sampling_rate > 1:
-            problems.append("XRAY_SAMPLING_RATE must be between 0 and 1")
-        if problems:
-            raise ConfigError(f"{service_name}: invalid configuration: " + "; ".join(problems))
+        env.check(service_name)
         return settings
