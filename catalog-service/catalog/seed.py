@@ -23,20 +23,16 @@ from pynamodb.exceptions import PynamoDBConnectionError
 
 from mysfits_shared import models
 from mysfits_shared.models import Mysfit
+from mysfits_shared.schemas import MysfitSchema
 from mysfits_shared.settings import ConfigError, Settings
 
-# Table attribute -> model attribute, for the attributes the catalog owns.
-CATALOG_ATTRIBUTES = {
-    "Name": Mysfit.name,
-    "Species": Mysfit.species,
-    "Description": Mysfit.description,
-    "Age": Mysfit.age,
-    "GoodEvil": Mysfit.good_evil,
-    "LawChaos": Mysfit.law_chaos,
-    "ThumbImageUri": Mysfit.thumb_image_uri,
-    "ProfileImageUri": Mysfit.profile_image_uri,
-}
-REQUIRED = ("MysfitId", *CATALOG_ATTRIBUTES)
+_SCHEMA = MysfitSchema()
+# The public fields a seed record gives (the schema's loadable ones: likes and adoption are the
+# visitors'), each with its model attribute; records name them as the table does.
+_FIELDS = {name: Mysfit.get_attributes()[field.attribute or name] for name, field in _SCHEMA.load_fields.items()}
+REQUIRED = tuple(attribute.attr_name for attribute in _FIELDS.values())
+# Table attribute -> model attribute, for the attributes the catalog owns (all but the key).
+CATALOG_ATTRIBUTES = {a.attr_name: a for a in _FIELDS.values() if not a.is_hash_key}
 
 
 class SeedError(ValueError):
@@ -76,6 +72,10 @@ def upsert(record: dict) -> None:
     missing = [name for name in REQUIRED if record.get(name) in (None, "")]
     if missing:
         raise SeedError(f"mysfit {record.get('Name') or record.get('MysfitId')!r} is missing {', '.join(missing)}")
+    problems = _SCHEMA.validate({name: _plain(record[a.attr_name]) for name, a in _FIELDS.items()})
+    if problems:
+        details = "; ".join(f"{_FIELDS[name].attr_name}: {' '.join(text)}" for name, text in problems.items())
+        raise SeedError(f"mysfit {record['Name']!r} does not fit the API: {details}")
     actions = [attr.set(_plain(record[name])) for name, attr in CATALOG_ATTRIBUTES.items()]
     actions += [Mysfit.likes.set(Mysfit.likes | 0), Mysfit.adopted.set(Mysfit.adopted | False)]
     Mysfit(record["MysfitId"]).update(actions=actions)
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env("mysfits-catalog-seed")
-        models.configure(settings)
+        models.configure(settings, uses=(Mysfit,))
         total = 0 if args.no_bundled else seed(bundled_records())
         for path in args.file:
             total += seed(read_file(path))

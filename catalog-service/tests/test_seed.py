@@ -11,6 +11,8 @@ from mysfits_shared.models import Mysfit
 HERE = Path(__file__).resolve().parent
 WEB = HERE.parents[1] / "web"
 WORKSHOP_FILE = HERE / "data/workshop-batch-write.json"
+# A record with every field, one of them outside the API's values.
+_WICKED = dict.fromkeys(seed.REQUIRED, "x") | {"Name": "Wicked", "Age": 3, "GoodEvil": "Wicked", "LawChaos": "Lawful"}
 
 
 def test_bundled_catalog_covers_every_alignment_and_many_species():
@@ -87,6 +89,11 @@ def test_command_seeds_the_bundled_catalog_and_a_workshop_file(moto_url, monkeyp
     [
         ('{"MysfitsTable": [{"DeleteRequest": {}}]}', "every request must be a PutRequest with an Item"),
         ('[{"MysfitId": "x", "Name": "Nameless"}]', "mysfit 'Nameless' is missing Species"),
+        (
+            json.dumps([{**_WICKED, "MysfitId": "x/y"}]),
+            "mysfit 'Wicked' does not fit the API: MysfitId: Not a mysfit id: 1 to 64 of A-Za-z0-9_-.;"
+            " GoodEvil: Must be one of: Good, Neutral, Evil.",
+        ),
         ("not json", "Expecting value"),
     ],
 )

@@ -5,26 +5,40 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range
 
+from . import ids
 from .models import FILTER_INDEXES, FILTER_PARAMETERS
 
 FILTERS = tuple(FILTER_INDEXES)
 MAX_PAGE_SIZE = 100
+GOOD_EVIL = ("Good", "Neutral", "Evil")
+LAW_CHAOS = ("Lawful", "Neutral", "Chaotic")
+
+
+def _mysfit_id(value: str) -> None:
+    if not ids.is_mysfit_id(value):
+        raise ValidationError(f"Not a mysfit id: 1 to {ids.MAX_LENGTH} of {ids.CHARACTERS}.")
 
 
 class MysfitSchema(Schema):
-    """A mysfit as the API shows it, in list items and on its own."""
+    """A mysfit as the API shows it, in list items and on its own: every field, always.
 
-    mysfitId = fields.String(attribute="mysfit_id")
-    name = fields.String()
-    species = fields.String()
-    description = fields.String()
-    age = fields.Integer()
-    goodevil = fields.String(attribute="good_evil")
-    lawchaos = fields.String(attribute="law_chaos")
-    thumbImageUri = fields.String(attribute="thumb_image_uri")
-    profileImageUri = fields.String(attribute="profile_image_uri")
-    likes = fields.Integer()
-    adopted = fields.Boolean()
+    The one statement of the mysfit's public fields (names, types, values), each naming the
+    model attribute behind it. The seed loader writes and checks the fields that can be loaded
+    (the catalog's; likes and adoption are dump-only, the visitors' doing); a test checks the
+    API definition's `Mysfit` schema and the model against it.
+    """
+
+    mysfitId = fields.String(required=True, attribute="mysfit_id", validate=_mysfit_id)
+    name = fields.String(required=True)
+    species = fields.String(required=True)
+    description = fields.String(required=True)
+    age = fields.Integer(required=True)
+    goodevil = fields.String(required=True, attribute="good_evil", validate=OneOf(GOOD_EVIL))
+    lawchaos = fields.String(required=True, attribute="law_chaos", validate=OneOf(LAW_CHAOS))
+    thumbImageUri = fields.String(required=True, attribute="thumb_image_uri")
+    profileImageUri = fields.String(required=True, attribute="profile_image_uri")
+    likes = fields.Integer(required=True, dump_only=True, validate=Range(min=0))
+    adopted = fields.Boolean(required=True, dump_only=True)
 
 
 class ListQuerySchema(Schema):
