@@ -20,7 +20,8 @@ from requests.adapters import HTTPAdapter
 
 from .config import Config
 
-# The catalog facts a click is enriched with (field names of the public API).
+# The catalog facts a click is enriched with: fields of the public API's mysfit. The zip has no
+# marshmallow to read `mysfits_shared.schemas.MysfitSchema` with; a test checks them against it.
 FIELDS = ("name", "species", "goodevil", "lawchaos")
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_SECONDS = 0.05  # before the 2nd attempt; doubles for each further attempt

@@ -6,7 +6,11 @@
 * every handler a template names is importable;
 * every import names an export of an earlier stack, every parameter without a default is given
   by the deploy order (`mysfits_deploy.stacks`);
-* the two service stacks have the same shape.
+* the two service stacks have the same shape;
+* every mysfitId in the API definitions follows the shared id rule (`mysfits_shared.ids`);
+* each schema of the API definition says what its marshmallow schema says (`mysfits_shared.schemas`),
+  the list's query parameters and filter names included; the site's filters (`web/js/api.js`) and
+  the enricher's field list agree with them.
 """
 
 from __future__ import annotations
@@ -19,11 +23,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import yaml
+from marshmallow import Schema, fields
+from marshmallow.validate import Length, OneOf, Range
 
 from mysfits_deploy import stacks, templates
 from mysfits_deploy.stacks import BY_NAME, UNITS
 from mysfits_local.infra import LocalInfra
-from mysfits_shared import gunicorn_conf, models
+from mysfits_shared import gunicorn_conf, ids, models
+from mysfits_shared.schemas import ListQuerySchema, MysfitSchema
 from mysfits_shared.settings import ConfigError, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -249,11 +257,101 @@ def _mysfit_id_schemas(node, found: list[dict]) -> list[dict]:
 
 @pytest.mark.parametrize("path", ["cfn/api/mysfits-api.yaml", "click-ingest/clicks-api.yaml"])
 def test_every_mysfit_id_in_the_definitions_is_the_shared_id_rule(path):
-    from mysfits_shared import ids
-
     # The schemas that state a rule (requests); responses only say it is a string.
     schemas = [s for s in _mysfit_id_schemas(templates.load(ROOT / path), []) if "maxLength" in s or "pattern" in s]
     assert schemas, f"{path} states no mysfitId rule"
+    shortest = next(n for n in range(ids.MAX_LENGTH + 1) if ids.is_mysfit_id("a" * n))
     for schema in schemas:
+        assert schema["minLength"] == shortest
         assert schema["maxLength"] == ids.MAX_LENGTH
         assert schema.get("pattern", ids.PATTERN) == ids.PATTERN
+
+
+# -- the API definition and the site against the shared schemas ---------------------------
+
+_DEFINITION = yaml.safe_load((ROOT / "cfn/api/mysfits-api.yaml").read_text(encoding="utf-8"))
+_OPENAPI_TYPES = {fields.String: "string", fields.Integer: "integer", fields.Boolean: "boolean"}
+# What the definition can say about a property that a marshmallow field says too.
+_COMPARED = ("type", "enum", "minLength", "maxLength", "minimum", "maximum")
+# The definition's component schemas with the marshmallow schema that states each; the others
+# are shapes the services build by hand: the definition is their one statement, and the contract
+# tests (tests/integration/test_contract.py) check the services' answers against it.
+_DESCRIBED_BY = {"Mysfit": MysfitSchema}
+_BUILT_BY_HAND = {"MysfitList", "VisitorMysfit", "Visitor", "Error"}
+
+
+def _as_openapi(field: fields.Field) -> dict:
+    """What a marshmallow field states, in the definition's words."""
+    stated = {"type": _OPENAPI_TYPES[type(field)]}
+    for validator in field.validators:
+        if isinstance(validator, OneOf):
+            stated["enum"] = list(validator.choices)
+        elif isinstance(validator, Length):
+            stated |= {"minLength": validator.min, "maxLength": validator.max}
+        elif isinstance(validator, Range):
+            stated |= {"minimum": validator.min, "maximum": validator.max}
+    return {key: value for key, value in stated.items() if value is not None}
+
+
+def _stated(schema: dict) -> dict:
+    return {key: schema[key] for key in _COMPARED if key in schema}
+
+
+def _fields(schema: Schema) -> dict[str, dict]:
+    return {field.data_key or name: _as_openapi(field) for name, field in schema.fields.items()}
+
+
+def _required(schema: Schema) -> set[str]:
+    return {field.data_key or name for name, field in schema.fields.items() if field.required}
+
+
+def test_every_schema_of_the_definition_is_stated_by_a_marshmallow_schema_or_by_the_definition_alone():
+    assert set(_DEFINITION["components"]["schemas"]) == set(_DESCRIBED_BY) | _BUILT_BY_HAND
+
+
+@pytest.mark.parametrize("name", list(_DESCRIBED_BY))
+def test_each_schema_of_the_definition_says_what_its_marshmallow_schema_says(name):
+    """Names, types, required, enums, lengths and ranges, property by property."""
+    component, schema = _DEFINITION["components"]["schemas"][name], _DESCRIBED_BY[name]()
+    assert {key: _stated(value) for key, value in component["properties"].items()} == _fields(schema)
+    assert set(component["required"]) == _required(schema)
+
+
+def test_the_list_query_parameters_are_the_list_query_schema():
+    """GET /mysfits's parameters, the filter names' enum included, as the catalog loads them."""
+    parameters = [p for p in _DEFINITION["paths"]["/mysfits"]["get"]["parameters"] if p["in"] == "query"]
+    schema = ListQuerySchema()
+    assert {p["name"]: _stated(p["schema"]) for p in parameters} == _fields(schema)
+    assert {p["name"] for p in parameters if p.get("required")} == _required(schema)
+    assert _stated(next(p for p in parameters if p["name"] == "filter")["schema"])["enum"] == list(
+        models.FILTER_INDEXES
+    )
+
+
+def _js_object(source: str, name: str) -> dict:
+    """The literal `export const NAME = {...};` of a site module, as data (its comments dropped)."""
+    found = re.search(rf"^export const {name} = (\{{.*?\}});$", source, re.MULTILINE | re.DOTALL)
+    assert found, f"no `export const {name} = {{...}};` found"
+    literal = re.sub(r"//[^\n]*", "", found.group(1)).replace("'", '"')
+    return json.loads(re.sub(r"(\w+):", r'"\1":', re.sub(r",(\s*\})", r"\1", literal)))
+
+
+def test_the_sites_filters_are_the_catalogs():
+    """web/js/api.js names each filter, its query parameter and, for a fixed field, its values."""
+    source = (ROOT / "web/js/api.js").read_text(encoding="utf-8")
+    public = MysfitSchema().fields
+    values = {
+        name: next((list(v.choices) for v in public[parameter].validators if isinstance(v, OneOf)), None)
+        for parameter, name in models.FILTER_PARAMETERS.items()
+    }
+    assert list(_js_object(source, "FILTERS").items()) == [(name, values[name]) for name in models.FILTER_INDEXES]
+    assert _js_object(source, "FILTER_PARAMS") == {name: p for p, name in models.FILTER_PARAMETERS.items()}
+
+
+def test_the_facts_a_click_is_enriched_with_are_fields_every_mysfit_has():
+    """The enricher's zip carries no marshmallow, so its field list is checked against the schema."""
+    from enricher.catalog import FIELDS
+
+    public = MysfitSchema().fields
+    assert set(FIELDS) <= set(public)
+    assert all(public[name].required for name in FIELDS)
