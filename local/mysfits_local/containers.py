@@ -46,13 +46,13 @@ def _planner(state: Path):
         def _check_ports_free(self) -> None:
             """The parts that already run (the embedded AWS, Firehose) do so in their containers."""
 
-        def _spawn(self, name, command, extra_env=None, **_how_to_stop) -> None:
-            env = {**self.service_env(), **(extra_env or {})}
+        def _launch(self, part) -> None:
+            env = {**self.service_env(), **part.env()}
             # What start-up sets, over the environment every container of the stack shares.
             changed = {key: value for key, value in env.items() if os.environ.get(key) != value}
-            self.parts_plan[name] = {"command": command, "cwd": str(self.root), "environment": changed}
+            self.parts_plan[part.name] = {"command": part.command(), "cwd": str(self.root), "environment": changed}
 
-        def _wait_until(self, name, ready) -> None:
+        def _await(self, part) -> None:
             """Each container's own health check does this; compose orders the start-up by them."""
 
     from mysfits_deploy.stacks import ROOT

@@ -14,20 +14,16 @@ says which, shows the end of its log and exits non-zero.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import json
 import os
 import shutil
 import signal
-import subprocess
+import socket
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
 
 from mysfits_deploy.cloudformation import DeployError
 from mysfits_deploy.stacks import BY_NAME
@@ -35,6 +31,7 @@ from mysfits_deploy.templates import TemplateError
 
 from . import clicks
 from .infra import REGION, LocalInfra
+from .processes import NotReady, Probe, Process, answers, answers_ok
 
 DEFAULT_PORTS = {
     "site": 8080,
@@ -50,6 +47,7 @@ DEFAULT_PORTS = {
 # Firehose's local buffering: deliver within a second (AWS allows 0-900 s).
 CLICKS_BUFFER_SECONDS = 1
 STACK_FILE = "stack.json"  # the stacks' outputs and the embedded AWS's address, for later commands
+READY_FILE = "up.pid"  # written once every part is ready (the pid of `up`), removed when it stops
 READY_TIMEOUT = 60.0
 RESTARTS = 3  # a part that stops more often than this within RESTART_WINDOW stops the stack
 RESTART_WINDOW = 60.0
@@ -90,21 +88,23 @@ class UserPool:
     client_id: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Part:
+    """A long-running part of the stack: its command (built when it starts, as it may need what
+    earlier steps made), its readiness probe, its environment besides `service_env`, how long it
+    may take to stop, and the part it is stopped after although started later."""
+
     name: str
-    process: subprocess.Popen
-    log_path: Path
+    command: Callable[[], list[str]]
+    ready: Probe
+    env: Callable[[], dict[str, str]] = dict
     stop_timeout: float = STOP_TIMEOUT
-    command: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    restarts: list[float] = field(default_factory=list)  # when it was restarted (monotonic)
+    stops_after: str | None = None
 
 
-def _die_with_parent() -> None:
-    """Runs in each child before exec: if `up` itself is killed, the child gets SIGTERM."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+# The plan of the stack: parts (a tuple of parts starts together) and the steps between them.
+Step = Callable[[], None]
+Entry = Part | tuple[Part, ...] | Step
 
 
 @dataclass
@@ -114,7 +114,8 @@ class Stack:
     run_dir: Path
     host: str = "127.0.0.1"
     say: Callable[[str], None] = print
-    parts: list[Part] = field(default_factory=list)
+    parts: list[Process] = field(default_factory=list)  # running, in stop order reversed
+    restarts: dict[str, list[float]] = field(default_factory=dict)  # when each part was restarted (monotonic)
     user_pool: UserPool | None = None
     infra: LocalInfra | None = None
     # The API stages' template parameters where they differ from the defaults (the benchmark
@@ -150,6 +151,11 @@ class Stack:
     def kept(self) -> list[Path]:
         """What outlives a run, and `fresh` forgets."""
         return [self.state_file.parent, self.signing_key_file, self.firehose_dir]
+
+    @property
+    def ready_file(self) -> Path:
+        """Holds the pid of `up` while every part is ready: what the tests and scripts wait for."""
+        return self.run_dir / READY_FILE
 
     @property
     def allowed_origins_list(self) -> str:
@@ -221,31 +227,125 @@ class Stack:
             )
         return env
 
-    # -- start / stop ----------------------------------------------------------------
-    def start(self) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "logs").mkdir(exist_ok=True)
-        self._check_ports_free()
-        python = sys.executable
-        if self.fresh:
-            self.say(f"  state    starting clean: what earlier runs kept in {self.run_dir} is forgotten")
-            for path in self.kept:
-                if path.is_dir():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink(missing_ok=True)
-        elif self.state_file.exists():
-            self.say(f"  state    kept from the last run in {self.state_file.parent} (`make up FRESH=1` starts clean)")
+    # -- the plan ---------------------------------------------------------------------
+    def plan(self) -> list[Entry]:
+        """The whole stack in start order; `stop` goes the other way."""
+        return [
+            Part("xray", lambda: self._module("mysfits_local.xray", self.ports.xray), answers(self.xray_url)),
+            Part(
+                "aws",
+                lambda: self._module(
+                    "mysfits_local.aws",
+                    self.ports.aws,
+                    "--signing-key",
+                    str(self.signing_key_file),
+                    "--state",
+                    str(self.state_file),
+                ),
+                answers_ok(f"{self.aws_url}/moto-api/"),
+            ),
+            self._deploy_foundation,
+            self._seed,
+            (self.service_part("catalog", self.ports.catalog), self.service_part("adoption", self.ports.adoption)),
+            Part("api", self._gateway_command, answers_ok(f"{self.api_url}/mysfits", timeout=5)),
+            # It journals what it accepts until S3 has it, so a restarted stand-in (or the next run,
+            # which keeps the buckets) delivers it; at a stop it delivers its buffers first.
+            Part(
+                "firehose",
+                lambda: self._module(
+                    "mysfits_local.firehose", self.ports.firehose, "--data-dir", str(self.firehose_dir)
+                ),
+                answers(self.firehose_url),
+                stop_timeout=FLUSH_TIMEOUT,
+            ),
+            self._deploy_clicks,
+            # The enricher, as the clicks stack configures the function; stopped after the Firehose
+            # stand-in, which delivers its buffers through it.
+            Part(
+                "lambda", self._lambda_command, answers(self.lambda_url), env=self._function_env, stops_after="firehose"
+            ),
+            self._publish_settings,
+            Part("site", self._site_command, answers_ok(f"{self.site_url}/config.json")),
+            Part(
+                "console",
+                lambda: self._module(
+                    "mysfits_local.console",
+                    self.ports.console,
+                    "--xray-endpoint",
+                    self.xray_url,
+                    "--run-dir",
+                    str(self.run_dir),
+                ),
+                answers(self.console_url),
+            ),
+        ]
 
-        self._spawn("xray", [python, "-m", "mysfits_local.xray", "--host", self.host, "--port", str(self.ports.xray)])
-        self._wait_until("xray", lambda: _answers(self.xray_url))
-        self._spawn(
-            "aws",
-            [python, "-m", "mysfits_local.aws", "-H", self.host, "-p", str(self.ports.aws),
-             "--signing-key", str(self.signing_key_file), "--state", str(self.state_file)],
-        )  # fmt: skip
-        self._wait_until("aws", lambda: requests.get(f"{self.aws_url}/moto-api/", timeout=2).ok)
+    def _module(self, module: str, port: int, *args: str) -> list[str]:
+        return [sys.executable, "-m", module, "--host", self.host, "--port", str(port), *args]
 
+    def service_part(self, name: str, port: int) -> Part:
+        """A service under gunicorn, as its image runs it."""
+        command = [sys.executable, "-m", "gunicorn", "-c", "python:mysfits_shared.gunicorn_conf",
+                   "--bind", f"{self.host}:{port}", f"{name}:create_app()"]  # fmt: skip
+        return Part(name, lambda: command, answers_ok(f"{self.url(port)}/health"))
+
+    def _gateway_command(self) -> list[str]:
+        """The definitions the API stacks deploy (their templates' DefinitionUri), with their stage."""
+        stage_variables = {
+            "catalogHost": f"{self.host}:{self.ports.catalog}",
+            "adoptionHost": f"{self.host}:{self.ports.adoption}",
+            "vpcLinkId": "local",
+            "allowedOrigins": self.allowed_origins_list,
+        }
+        return self._module(
+            "mysfits_local.gateway",
+            self.ports.api,
+            *(argument for path in LocalInfra.definitions() for argument in ("--definition", str(path))),
+            *(f"--definition-variable={name}={value}" for name, value in self.infra.definition_variables().items()),
+            *(f"--stage-variable={name}={value}" for name, value in stage_variables.items()),
+            "--cognito-endpoint",
+            self.aws_url,
+            "--cognito-client-id",
+            self.user_pool.client_id,
+            *(f"--throttle={value}" for value in LocalInfra.stage_throttling(overrides=self.stage_parameters)),
+            *(f"--compress={value}" for value in LocalInfra.compression()),
+        )
+
+    def _lambda_command(self) -> list[str]:
+        function = self._function
+        return self._module(
+            "mysfits_local.lambda_runtime",
+            self.ports.lambda_,
+            "--function",
+            f"{function['FunctionName']}={function['Handler']}",
+            "--timeout",
+            str(function["Timeout"]),
+            "--memory",
+            str(function["MemorySize"]),
+            # Tracing: Active in the template: a segment per invocation, as Lambda records.
+            *(["--active-tracing"] if function.get("TracingConfig", {}).get("Mode") == "Active" else []),
+        )
+
+    def _function_env(self) -> dict[str, str]:
+        return self._function.get("Environment", {}).get("Variables", {})
+
+    def _site_command(self) -> list[str]:
+        return self._module(
+            "mysfits_local.site",
+            self.ports.site,
+            "--web-dir",
+            str(self.root / "web"),
+            "--config",
+            str(self.run_dir / "config.json"),
+            "--template",
+            str(self.root / "cfn/site.yaml"),
+            # The APIs (the clicks API is on the same gateway) and the embedded Cognito.
+            f"--connect-origin={self.api_url}",
+            f"--connect-origin={self.aws_url}",
+        )
+
+    # -- the steps between the parts ------------------------------------------------------
+    def _deploy_foundation(self) -> None:
         self.infra = LocalInfra(self.aws_url)
         for unit in ("artifacts", "data", "identity"):
             self._deploy(unit)
@@ -253,115 +353,14 @@ class Stack:
         self.user_pool = UserPool(identity["UserPoolId"], identity["UserPoolArn"], identity["UserPoolClientId"])
         self.say(f"  cognito  user pool {self.user_pool.id}, web client {self.user_pool.client_id}")
 
-        self._run_step("seed", [python, "-m", "catalog.seed"])
+    def _seed(self) -> None:
+        seed = Process("seed", [sys.executable, "-m", "catalog.seed"], self._log_path("seed"), self.service_env(),
+                       self.root).start()  # fmt: skip
+        if seed.popen.wait() != 0:
+            raise StackError(seed.failure(f"failed (exit code {seed.popen.returncode})"))
         self.say(f"  seeded   {self.infra.outputs['data']['MysfitsTableName']}")
 
-        for name, port in (("catalog", self.ports.catalog), ("adoption", self.ports.adoption)):
-            self._spawn(
-                name,
-                [
-                    python,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    "python:mysfits_shared.gunicorn_conf",
-                    "--bind",
-                    f"{self.host}:{port}",
-                    f"{name}:create_app()",
-                ],
-            )
-        for name, url in (("catalog", self.catalog_url), ("adoption", self.adoption_url)):
-            self._wait_until(name, lambda url=url: requests.get(f"{url}/health", timeout=2).ok)
-
-        definition_variables = [
-            argument
-            for name, value in self.infra.definition_variables().items()
-            for argument in ("--definition-variable", f"{name}={value}")
-        ]
-        self._spawn(
-            "api",
-            [
-                python,
-                "-m",
-                "mysfits_local.gateway",
-                "--host",
-                self.host,
-                "--port",
-                str(self.ports.api),
-                # The definitions the API stacks deploy (their templates' DefinitionUri).
-                *(argument for path in LocalInfra.definitions() for argument in ("--definition", str(path))),
-                *definition_variables,
-                "--stage-variable",
-                f"catalogHost={self.host}:{self.ports.catalog}",
-                "--stage-variable",
-                f"adoptionHost={self.host}:{self.ports.adoption}",
-                "--cognito-endpoint",
-                self.aws_url,
-                "--cognito-client-id",
-                self.user_pool.client_id,
-                "--stage-variable",
-                "vpcLinkId=local",
-                "--stage-variable",
-                f"allowedOrigins={self.allowed_origins_list}",
-                *(f"--throttle={value}" for value in LocalInfra.stage_throttling(overrides=self.stage_parameters)),
-                *(f"--compress={value}" for value in LocalInfra.compression()),
-            ],
-        )
-        self._wait_until("api", lambda: requests.get(f"{self.api_url}/mysfits", timeout=5).ok)
-
-        self.start_click_pipeline()
-        self.infra.save(self.run_dir / STACK_FILE, xrayUrl=self.xray_url)
-
-        config_path = self.write_site_config()
-        self._spawn(
-            "site",
-            [
-                python,
-                "-m",
-                "mysfits_local.site",
-                "--host",
-                self.host,
-                "--port",
-                str(self.ports.site),
-                "--web-dir",
-                str(self.root / "web"),
-                "--config",
-                str(config_path),
-                "--template",
-                str(self.root / "cfn/site.yaml"),
-                # The APIs (the clicks API is on the same gateway) and the embedded Cognito.
-                f"--connect-origin={self.api_url}",
-                f"--connect-origin={self.aws_url}",
-            ],
-        )
-        self._wait_until("site", lambda: requests.get(f"{self.site_url}/config.json", timeout=2).ok)
-        self._spawn(
-            "console",
-            [
-                python,
-                "-m",
-                "mysfits_local.console",
-                "--host",
-                self.host,
-                "--port",
-                str(self.ports.console),
-                "--xray-endpoint",
-                self.xray_url,
-                "--run-dir",
-                str(self.run_dir),
-            ],
-        )
-        self._wait_until("console", lambda: _answers(self.console_url))
-
-    def start_click_pipeline(self) -> None:
-        """The Firehose stand-in, the click pipeline's stack (bucket, stream, enricher), and the
-        enricher in the Lambda stand-in, run as the stack configures it."""
-        python = sys.executable
-        # The stand-in journals what it accepts until S3 has it, so a restarted stand-in (or the
-        # next run, which keeps the buckets) delivers it.
-        command = [python, "-m", "mysfits_local.firehose", "--host", self.host, "--port", str(self.ports.firehose)]
-        self._spawn("firehose", [*command, "--data-dir", str(self.firehose_dir)], stop_timeout=FLUSH_TIMEOUT)
-        self._wait_until("firehose", lambda: _answers(self.firehose_url))
+    def _deploy_clicks(self) -> None:
         clicks = self._deploy(
             "clicks",
             {
@@ -373,35 +372,62 @@ class Stack:
                 "BufferSizeInMBs": "1",
             },
         )
-        function = self.infra.function(clicks["FunctionName"])
-        self._spawn(
-            "lambda",
-            [
-                python,
-                "-m",
-                "mysfits_local.lambda_runtime",
-                "--host",
-                self.host,
-                "--port",
-                str(self.ports.lambda_),
-                "--function",
-                f"{function['FunctionName']}={function['Handler']}",
-                "--timeout",
-                str(function["Timeout"]),
-                "--memory",
-                str(function["MemorySize"]),
-                # Tracing: Active in the template: a segment per invocation, as Lambda records.
-                *(["--active-tracing"] if function.get("TracingConfig", {}).get("Mode") == "Active" else []),
-            ],
-            extra_env=function.get("Environment", {}).get("Variables", {}),
-            # Stopped after the Firehose stand-in, which delivers its buffers through it.
-            before="firehose",
-        )
-        self._wait_until("lambda", lambda: _answers(self.lambda_url))
+        self._function = self.infra.function(clicks["FunctionName"])
         self.say(
             f"  clicks   stream {clicks['DeliveryStreamName']} -> {clicks['FunctionName']} "
             f"-> s3://{clicks['ClicksBucketName']}/clicks/"
         )
+
+    def _publish_settings(self) -> None:
+        """The stacks' outputs for later commands, and the site's config.json."""
+        self.infra.save(self.run_dir / STACK_FILE, xrayUrl=self.xray_url)
+        self.write_site_config()
+
+    # -- start / stop ----------------------------------------------------------------
+    def start(self) -> None:
+        """Every entry of the plan in order: a step runs, parts start and are waited for."""
+        self._prepare()
+        for entry in self.plan():
+            if not isinstance(entry, Part | tuple):
+                entry()
+                continue
+            group = entry if isinstance(entry, tuple) else (entry,)
+            for part in group:
+                self._launch(part)
+            for part in group:
+                self._await(part)
+
+    def _prepare(self) -> None:
+        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.ready_file.unlink(missing_ok=True)  # a killed run's
+        self._check_ports_free()
+        if self.fresh:
+            self.say(f"  state    starting clean: what earlier runs kept in {self.run_dir} is forgotten")
+            for path in self.kept:
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+        elif self.state_file.exists():
+            self.say(f"  state    kept from the last run in {self.state_file.parent} (`make up FRESH=1` starts clean)")
+
+    def _launch(self, part: Part) -> None:
+        log_path = self._log_path(part.name)
+        log_path.unlink(missing_ok=True)
+        env = {**self.service_env(), **part.env()}
+        process = Process(part.name, part.command(), log_path, env, self.root, part.ready, part.stop_timeout).start()
+        index = next((i for i, p in enumerate(self.parts) if p.name == part.stops_after), len(self.parts))
+        self.parts.insert(index, process)
+
+    def _await(self, part: Part) -> None:
+        process = next(p for p in self.parts if p.name == part.name)
+        try:
+            self.say(f"  {part.name:<8} ready ({process.wait_ready(READY_TIMEOUT):.1f}s)")
+        except NotReady as error:
+            raise StackError(str(error)) from None
+
+    def _log_path(self, name: str) -> Path:
+        return self.run_dir / "logs" / f"{name}.log"
 
     def _deploy(self, unit: str, parameters: dict[str, str] | None = None) -> dict[str, str]:
         started = time.monotonic()
@@ -429,18 +455,9 @@ class Stack:
         return path
 
     def stop(self) -> None:
-        """Stop every part, last started first: SIGTERM to its process group, then SIGKILL."""
-        for part in reversed(self.parts):
-            if part.process.poll() is None:
-                _signal_group(part.process, signal.SIGTERM)
-                try:
-                    part.process.wait(part.stop_timeout)
-                except subprocess.TimeoutExpired:
-                    _signal_group(part.process, signal.SIGKILL)
-                    part.process.wait()
-            # Workers a part left behind in its group go too.
-            _signal_group(part.process, signal.SIGKILL)
-        self.parts.clear()
+        """Stop every part once, last started first (SIGTERM to its group, SIGKILL after its timeout)."""
+        while self.parts:
+            self.parts.pop().stop()
 
     def watch(self) -> None:
         """Block while the parts run. A part that stops by itself is started again, as ECS
@@ -448,25 +465,25 @@ class Stack:
         stopping (RESTARTS times in RESTART_WINDOW seconds) raises StackError. A restarted
         embedded AWS replays its kept state before it answers."""
         while True:
-            for part in self.parts:
-                code = part.process.poll()
+            for process in self.parts:
+                code = process.exit_code
                 if code is None:
                     continue
                 now = time.monotonic()
-                part.restarts = [t for t in part.restarts if t > now - RESTART_WINDOW]
-                if len(part.restarts) >= RESTARTS:
-                    what = f"stopped unexpectedly {len(part.restarts) + 1} times in {RESTART_WINDOW:.0f}s"
-                    raise StackError(self._failure(part, f"{what} (exit code {code}); not restarting it again"))
-                part.restarts.append(now)
-                self.say(f"  {part.name} stopped unexpectedly (exit code {code}); restarted it (log: {part.log_path})")
-                _signal_group(part.process, signal.SIGKILL)  # workers it left behind
-                part.process = self._start_process(part.command, part.env, part.log_path)
+                restarts = [t for t in self.restarts.get(process.name, []) if t > now - RESTART_WINDOW]
+                if len(restarts) >= RESTARTS:
+                    what = f"stopped unexpectedly {len(restarts) + 1} times in {RESTART_WINDOW:.0f}s"
+                    raise StackError(process.failure(f"{what} (exit code {code}); not restarting it again"))
+                self.restarts[process.name] = [*restarts, now]
+                self.say(
+                    f"  {process.name} stopped unexpectedly (exit code {code}); restarted it (log: {process.log_path})"
+                )
+                process.signal_group(signal.SIGKILL)  # workers it left behind
+                process.start()
             time.sleep(0.5)
 
     # -- helpers ---------------------------------------------------------------------
     def _check_ports_free(self) -> None:
-        import socket
-
         for name, port in self.ports.by_name().items():
             with socket.socket() as probe:
                 if probe.connect_ex((self.host, port)) == 0:
@@ -477,78 +494,6 @@ class Stack:
                         + ", ".join(f"MYSFITS_{part.upper()}_PORT" for part in DEFAULT_PORTS)
                         + ")."
                     )
-
-    def _spawn(
-        self,
-        name: str,
-        command: list[str],
-        extra_env: dict | None = None,
-        stop_timeout: float = STOP_TIMEOUT,
-        before: str | None = None,
-    ) -> None:
-        """Start a part; `before`: list it ahead of that part, so it is stopped after it."""
-        log_path = self.run_dir / "logs" / f"{name}.log"
-        log_path.unlink(missing_ok=True)
-        env = {**self.service_env(), **(extra_env or {})}
-        process = self._start_process(command, env, log_path)
-        index = next((i for i, p in enumerate(self.parts) if p.name == before), len(self.parts))
-        self.parts.insert(index, Part(name, process, log_path, stop_timeout, command, env))
-
-    def _start_process(self, command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
-        with open(log_path, "ab") as log:  # a restarted part's log goes on after the last one
-            return subprocess.Popen(
-                command,
-                cwd=self.root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
-
-    def _run_step(self, name: str, command: list[str]) -> None:
-        log_path = self.run_dir / "logs" / f"{name}.log"
-        with open(log_path, "wb") as log:
-            code = subprocess.call(command, cwd=self.root, env=self.service_env(), stdout=log, stderr=subprocess.STDOUT)
-        if code != 0:
-            raise StackError(self._failure(Part(name, None, log_path), f"failed (exit code {code})"))
-
-    def _wait_until(self, name: str, ready: Callable[[], bool]) -> None:
-        part = next(p for p in self.parts if p.name == name)
-        started = time.monotonic()
-        deadline = started + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if part.process.poll() is not None:
-                raise StackError(self._failure(part, f"exited during start-up (exit code {part.process.returncode})"))
-            try:
-                if ready():
-                    self.say(f"  {name:<8} ready ({time.monotonic() - started:.1f}s)")
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise StackError(self._failure(part, f"was not ready after {READY_TIMEOUT:.0f}s"))
-
-    @staticmethod
-    def _failure(part: Part, what: str) -> str:
-        try:
-            tail = part.log_path.read_text(errors="replace").splitlines()[-20:]
-        except OSError:
-            tail = []
-        shown = "\n".join("    " + line for line in tail) or "    (no output)"
-        return f"{part.name} {what}. Last lines of {part.log_path}:\n{shown}"
-
-
-def _answers(url: str) -> bool:
-    """Any HTTP answer at all: the stand-in is listening."""
-    requests.get(url, timeout=2)
-    return True
-
-
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signum)
 
 
 def _port(name: str) -> int:
@@ -637,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
             "Press Ctrl-C to stop.",
             flush=True,
         )
+        stack.ready_file.write_text(f"{os.getpid()}\n")  # what the tests and scripts wait for
         stack.watch()
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
@@ -649,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         stack.stop()
+        stack.ready_file.unlink(missing_ok=True)
     return 0
 
 
