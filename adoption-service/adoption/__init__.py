@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from mysfits_shared.auth import TokenVerifier, issuer_for
+from mysfits_shared.models import Mysfit, MysfitLike
 from mysfits_shared.settings import Settings
 from mysfits_shared.web import init_app
 
@@ -15,7 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Application factory: settings from the environment unless given."""
     settings = settings or Settings.from_env(SERVICE_NAME, writer=True)
     app = Flask(__name__)
-    init_app(app, settings)
+    init_app(app, settings, uses=(Mysfit, MysfitLike))
     app.extensions["token_verifier"] = TokenVerifier(
         issuer=issuer_for(settings.region, settings.user_pool_id),
         audience=settings.user_pool_client_id,

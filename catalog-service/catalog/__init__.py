@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from mysfits_shared.models import Mysfit
 from mysfits_shared.settings import Settings
 from mysfits_shared.web import init_app
 
@@ -16,7 +17,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Application factory: settings from the environment unless given."""
     settings = settings or Settings.from_env(SERVICE_NAME)
     app = Flask(__name__)
-    init_app(app, settings)
+    init_app(app, settings, uses=(Mysfit,))  # the likes table is the adoption service's
     app.extensions["catalog_cache"] = ResponseCache(settings.cache_ttl_seconds)
 
     from .routes import bp

@@ -130,14 +130,19 @@ MOST_SELECTIVE_FIRST = ("Species", "LawChaos", "GoodEvil")
 
 MODELS = (Mysfit, MysfitLike)
 
+_configured: tuple[type[Model], ...] = ()
 _transaction_connection: Connection | None = None
 
 
-def configure(settings: Settings) -> None:
-    """Point every model at its table, region and endpoint from `settings`."""
-    global _transaction_connection
+def configure(settings: Settings, uses: tuple[type[Model], ...] = MODELS) -> None:
+    """Point the models a unit uses (every one unless told) at their tables, region and endpoint
+    from `settings`, and, when likes are among them, the transaction connection (a like and its
+    counter change together). The catalog uses `Mysfit` alone: no likes table is set up for it."""
+    global _configured, _transaction_connection
+    # The unit tests' shared table fixture sets up both tables from the catalog's settings, which
+    # name no likes table: the template's logical name stands in for it there.
     table_names = {Mysfit: settings.table_name, MysfitLike: settings.likes_table_name or DEFAULT_LIKES_TABLE_NAME}
-    for model in MODELS:
+    for model in uses:
         meta = model.Meta
         meta.table_name = table_names[model]
         meta.region = settings.region
@@ -146,27 +151,32 @@ def configure(settings: Settings) -> None:
         meta.read_timeout_seconds = settings.dynamodb_timeout_seconds
         meta.max_retry_attempts = settings.dynamodb_max_retries
         model._connection = None  # rebuilt on next use with the new settings
-    _transaction_connection = Connection(
-        region=settings.region,
-        host=settings.dynamodb_endpoint,
-        connect_timeout_seconds=settings.dynamodb_timeout_seconds,
-        read_timeout_seconds=settings.dynamodb_timeout_seconds,
-        max_retry_attempts=settings.dynamodb_max_retries,
-    )
+    _configured = uses
+    _transaction_connection = None
+    if MysfitLike in uses:
+        _transaction_connection = Connection(
+            region=settings.region,
+            host=settings.dynamodb_endpoint,
+            connect_timeout_seconds=settings.dynamodb_timeout_seconds,
+            read_timeout_seconds=settings.dynamodb_timeout_seconds,
+            max_retry_attempts=settings.dynamodb_max_retries,
+        )
 
 
 def transaction_connection() -> Connection:
-    """The connection DynamoDB transactions go through (set by `configure`)."""
+    """The connection DynamoDB transactions go through (set by `configure` when likes are used)."""
     if _transaction_connection is None:
-        raise RuntimeError("models.configure(settings) has not been called")
+        raise RuntimeError("models.configure(settings) has not been called with MysfitLike")
     return _transaction_connection
 
 
 def warm_up() -> None:
-    """Build each model's DynamoDB client now (no request is sent).
+    """Build the DynamoDB client of each configured model, and of the transaction connection if
+    there is one, now (no request is sent).
 
     Called in each worker after fork, so a visitor's first request does not pay for it (a client
     loads the whole DynamoDB service model: tens of milliseconds), the first like included.
     """
-    for connection in (*(model._get_connection().connection for model in MODELS), transaction_connection()):
+    connections = [model._get_connection().connection for model in _configured]
+    for connection in (*connections, *([_transaction_connection] if _transaction_connection else [])):
         _ = connection.client

@@ -17,13 +17,14 @@ _ALLOWED_HEADERS = "Authorization, Content-Type, If-None-Match, X-Amzn-Trace-Id"
 _PREFLIGHT_MAX_AGE = "600"
 
 
-def init_app(app: Flask, settings: Settings) -> None:
-    """Apply the shared behaviour to a service's app (called from its factory)."""
+def init_app(app: Flask, settings: Settings, uses: tuple[type[models.Model], ...] = models.MODELS) -> None:
+    """Apply the shared behaviour to a service's app (called from its factory); `uses` are the
+    models (tables) it reads or writes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False
     app.json.compact = True
-    models.configure(settings)
+    models.configure(settings, uses)
     register_error_handlers(app)
     if settings.cors_allowed_origins:
         _install_cors(app, frozenset(settings.cors_allowed_origins))

@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import boto3
 import botocore.session
+import pytest
 from pynamodb.transactions import TransactWrite
 
 from mysfits_shared import models
@@ -104,3 +105,14 @@ def test_after_warm_up_no_request_builds_a_client_not_even_a_transaction(table, 
         transaction.update(Mysfit("m1"), actions=[Mysfit.likes.add(1)])
     assert Mysfit.get("m1").likes == _mysfit("m1").likes + 1
     assert built == []
+
+
+def test_a_unit_that_uses_the_mysfits_table_alone_sets_up_and_warms_up_nothing_else(settings, monkeypatch):
+    built = []
+    original = botocore.session.Session.create_client
+    monkeypatch.setattr(botocore.session.Session, "create_client", lambda *a, **k: built.append(a) or original(*a, **k))
+    models.configure(settings, uses=(Mysfit,))  # as the catalog does
+    models.warm_up()
+    assert len(built) == 1  # the mysfits table's client: none for likes, none for transactions
+    with pytest.raises(RuntimeError, match="MysfitLike"):
+        models.transaction_connection()
