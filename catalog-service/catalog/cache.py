@@ -50,10 +50,6 @@ class ResponseCache:
         for key in expired or [next(iter(self._entries))]:
             self._entries.pop(key, None)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 def etag_for(body: bytes) -> str:
     """The entity tag of a body (unquoted; the response quotes it)."""

@@ -3,14 +3,14 @@
 
 Only what the project's templates use is modelled, but each piece behaves as in API
 Gateway: `$input.json(path)` is the JSON text at a JSONPath, `$input.path(path)` the
-object, `$util.base64Encode` encodes the UTF-8 bytes of a string, and so on.
+object, `$input.params(name)` a request parameter, `$util.base64Encode` the Base64 of a
+string's UTF-8 bytes; `$context` and `$stageVariables` are the gateway's own values.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import urllib.parse
 from functools import lru_cache
 
 import airspeed
@@ -74,9 +74,8 @@ class Input:
     def path(self, path: str = "$"):
         return _select(self._document(), path)
 
-    def params(self, name: str | None = None):
-        if name is None:
-            return self._params
+    def params(self, name: str):
+        """The named path, query string or header parameter, looked up in that order ("" if none)."""
         for where in ("path", "querystring", "header"):
             if name in self._params.get(where, {}):
                 return self._params[where][name]
@@ -89,26 +88,6 @@ class Util:
     @staticmethod
     def base64Encode(text) -> str:
         return base64.b64encode(str(text).encode("utf-8")).decode("ascii")
-
-    @staticmethod
-    def base64Decode(text) -> str:
-        return base64.b64decode(str(text)).decode("utf-8")
-
-    @staticmethod
-    def escapeJavaScript(text) -> str:
-        return json.dumps(str(text), ensure_ascii=False)[1:-1]
-
-    @staticmethod
-    def parseJson(text):
-        return json.loads(str(text))
-
-    @staticmethod
-    def urlEncode(text) -> str:
-        return urllib.parse.quote_plus(str(text))
-
-    @staticmethod
-    def urlDecode(text) -> str:
-        return urllib.parse.unquote_plus(str(text))
 
 
 @lru_cache(maxsize=64)
