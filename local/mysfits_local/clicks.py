@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import boto3
 import botocore.exceptions
 
+from .account import CREDENTIALS, REGION
+
 CLICKS_PREFIX = "clicks/"
 FAILED_PREFIX = "processing-failed/"
 
@@ -73,14 +75,10 @@ def format_report(report: ClickReport, latest: int = 10) -> str:
     return "\n".join(out)
 
 
-def main(endpoint: str, bucket: str, latest: int, region: str = "us-east-1") -> int:
+def main(endpoint: str, bucket: str, latest: int, region: str = REGION) -> int:
     session = boto3.session.Session(region_name=region)
     if session.get_credentials() is None:  # the embedded AWS takes any credentials
-        session = boto3.session.Session(
-            region_name=region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106
-        )
+        session = boto3.session.Session(region_name=region, **CREDENTIALS)
     s3 = session.client("s3", endpoint_url=endpoint)
     try:
         report = read_clicks(s3, bucket)

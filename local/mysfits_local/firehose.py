@@ -74,11 +74,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from . import name_no_version
+from .account import ACCOUNT, MAX_INVOKE_REQUEST_BYTES, MAX_INVOKE_RESPONSE_BYTES, REGION
 
 log = logging.getLogger("firehose")
 
-ACCOUNT_ID = "123456789012"
-DEFAULT_REGION = "us-east-1"
 TARGET_PREFIX = "Firehose_20150804"
 JSON_11 = "application/x-amz-json-1.1"
 MIB = 1024 * 1024
@@ -87,9 +86,6 @@ MIB = 1024 * 1024
 MAX_RECORD_BYTES = 1_024_000  # 1000 KiB, before base64
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * MIB
-# Lambda's synchronous payload limits.
-MAX_INVOKE_REQUEST_BYTES = 6 * MIB
-MAX_INVOKE_RESPONSE_BYTES = 6291556
 LAMBDA_TIMEOUT = 300.0  # seconds Firehose waits for one invocation
 
 # Local defaults where AWS has long ones: a click should reach S3 in about a second.
@@ -706,7 +702,7 @@ class Firehose:
         stream = self.streams.get(name)
         if stream is None:
             raise FirehoseError(
-                "ResourceNotFoundException", f"Firehose stream {name} under account {ACCOUNT_ID} not found."
+                "ResourceNotFoundException", f"Firehose stream {name} under account {ACCOUNT} not found."
             )
         return stream
 
@@ -731,10 +727,10 @@ class Firehose:
             raise invalid("ExtendedS3DestinationConfiguration is required.")
         if name in self.streams:
             raise FirehoseError(
-                "ResourceInUseException", f"Firehose stream {name} under account {ACCOUNT_ID} already exists."
+                "ResourceInUseException", f"Firehose stream {name} under account {ACCOUNT} already exists."
             )
         destination = parse_destination(body["ExtendedS3DestinationConfiguration"])
-        arn = f"arn:aws:firehose:{self.region}:{ACCOUNT_ID}:deliverystream/{name}"
+        arn = f"arn:aws:firehose:{self.region}:{ACCOUNT}:deliverystream/{name}"
         stream = Stream(
             name, arn, destination, body.get("DeliveryStreamEncryptionConfigurationInput"), body.get("Tags") or []
         )
@@ -1121,7 +1117,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or REGION
     lambda_client, s3 = make_clients(region)
     firehose = Firehose(
         region,

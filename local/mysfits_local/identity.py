@@ -9,19 +9,20 @@ from __future__ import annotations
 import boto3
 import jwt
 
+from .account import CREDENTIALS, REGION
 
-def embedded_client(service: str, endpoint: str, region: str = "us-east-1"):
+
+def embedded_client(service: str, endpoint: str, region: str = REGION):
     """A boto3 client of a one-machine stand-in (they take any credentials)."""
     return boto3.client(
         service,
         endpoint_url=endpoint,
         region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - the stand-ins take any credentials
+        **CREDENTIALS,
     )
 
 
-def cognito_client(endpoint: str, region: str = "us-east-1"):
+def cognito_client(endpoint: str, region: str = REGION):
     return embedded_client("cognito-idp", endpoint, region)
 
 

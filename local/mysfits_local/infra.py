@@ -15,10 +15,9 @@ from pathlib import Path
 from mysfits_deploy import cloudformation, templates
 from mysfits_deploy.stacks import BY_NAME, ROOT, definition_values
 
+from .account import ACCOUNT, REGION
 from .identity import embedded_client
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"  # moto's account
 # Units the one-machine stack deploys; the rest (network, services, API, site) are AWS-only:
 # their parts run as processes here.
 LOCAL_UNITS = ("artifacts", "data", "identity", "clicks")

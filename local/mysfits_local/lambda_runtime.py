@@ -54,17 +54,12 @@ from aiohttp import web
 from mysfits_shared.tracing import TRACE_HEADER, Sampler, SegmentSender, TraceHeader, new_segment_id, new_trace_root
 
 from . import name_no_version
+from .account import ACCOUNT, MAX_INVOKE_REQUEST_BYTES, MAX_INVOKE_RESPONSE_BYTES, REGION
 
 log = logging.getLogger("lambda")
 
-ACCOUNT_ID = "123456789012"
-DEFAULT_REGION = "us-east-1"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 128
-# Lambda's synchronous payload limits: 6 MB each way (the response limit Lambda reports is
-# 6291556 bytes; the request limit 6291456).
-MAX_REQUEST_BYTES = 6 * 1024 * 1024
-MAX_RESPONSE_BYTES = 6291556
 LATEST = "$LATEST"
 _NAME = r"[a-zA-Z0-9_-]{1,64}"
 _QUALIFIER = r"\$LATEST|[a-zA-Z0-9_-]{1,128}"
@@ -116,7 +111,7 @@ class Function:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.name}"
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{self.name}"
 
     @property
     def log_group_name(self) -> str:
@@ -194,8 +189,8 @@ def call_handler(handler: Callable, event, context: LambdaContext) -> tuple[byte
         payload = json.dumps(result).encode()
     except (TypeError, ValueError) as error:
         return _function_error(request_id, "Runtime.MarshalError", f"Unable to marshal response: {error}"), True
-    if len(payload) > MAX_RESPONSE_BYTES:
-        message = f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+    if len(payload) > MAX_INVOKE_RESPONSE_BYTES:
+        message = f"Response payload size exceeded maximum allowed payload size ({MAX_INVOKE_RESPONSE_BYTES} bytes)."
         return _function_error(request_id, "Function.ResponseSizeTooLarge", message), True
     return payload, False
 
@@ -210,7 +205,7 @@ class LambdaRuntime:
 
     def app(self) -> web.Application:
         # A little above the 6 MB payload limit, so an oversized payload gets Lambda's own error.
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES + 1024 * 1024)
+        app = web.Application(client_max_size=MAX_INVOKE_REQUEST_BYTES + 1024 * 1024)
         name_no_version(app, "mysfits-lambda")
         app.router.add_post("/2015-03-31/functions/{name}/invocations", self.invoke)
         app.middlewares.append(self._errors)
@@ -235,8 +230,8 @@ class LambdaRuntime:
         """The function a request names, and the ARN it was invoked by."""
         name, qualifier = parse_function_name(unquote(request.match_info["name"]))
         function = self.functions.get(name)
-        region = DEFAULT_REGION if function is None else function.region
-        invoked_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}" + (f":{qualifier}" if qualifier else "")
+        region = REGION if function is None else function.region
+        invoked_arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}" + (f":{qualifier}" if qualifier else "")
         if function is None:
             raise LambdaError(404, "ResourceNotFoundException", f"Function not found: {invoked_arn}")
         return function, invoked_arn
@@ -255,11 +250,11 @@ class LambdaRuntime:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             body = None
-        if body is None or len(body) > MAX_REQUEST_BYTES:
+        if body is None or len(body) > MAX_INVOKE_REQUEST_BYTES:
             raise LambdaError(
                 413,
                 "RequestTooLargeException",
-                f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation",
+                f"Request must be smaller than {MAX_INVOKE_REQUEST_BYTES} bytes for the InvokeFunction operation",
             )
         try:
             event = json.loads(body) if body.strip() else {}
@@ -410,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or REGION
     os.environ.setdefault("AWS_REGION", region)
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     # Powertools' Tracer switches itself on when AWS_LAMBDA_FUNCTION_NAME is set: only with

@@ -23,6 +23,8 @@ import botocore.config
 import botocore.exceptions
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
 
+from .account import CREDENTIALS, REGION
+
 MAX_MINUTES = 6 * 60  # X-Ray answers trace summaries and service graphs for up to six hours at a time
 _TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
 UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, NoCredentialsError)
@@ -31,10 +33,9 @@ UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, N
 def xray_client(endpoint: str | None = None, region: str | None = None):
     """boto3's xray client; a local X-Ray takes any credentials, so fake ones do when there are none."""
     session = boto3.session.Session(region_name=region)
-    region = session.region_name or "us-east-1"
+    region = session.region_name or REGION
     if session.get_credentials() is None and (endpoint or os.environ.get("AWS_ENDPOINT_URL_XRAY")):
-        fake = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        session = boto3.session.Session(region_name=region, **fake)
+        session = boto3.session.Session(region_name=region, **CREDENTIALS)
     config = botocore.config.Config(connect_timeout=2, read_timeout=15, retries={"max_attempts": 2})
     return session.client("xray", region_name=region, endpoint_url=endpoint, config=config)
 

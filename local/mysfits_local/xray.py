@@ -55,6 +55,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from . import name_no_version
+from .account import ACCOUNT, REGION
 
 log = logging.getLogger("xray")
 
@@ -69,7 +70,7 @@ _TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
 _SEGMENT_ID = re.compile(r"[0-9a-f]{16}")
 DEFAULT_RULE = {
     "RuleName": "Default",
-    "RuleARN": "arn:aws:xray:us-east-1:123456789012:sampling-rule/Default",
+    "RuleARN": f"arn:aws:xray:{REGION}:{ACCOUNT}:sampling-rule/Default",
     **dict.fromkeys(("ResourceARN", "ServiceName", "ServiceType", "Host", "HTTPMethod", "URLPath"), "*"),
     **{"Priority": 10000, "FixedRate": 0.05, "ReservoirSize": 1, "Version": 1, "Attributes": {}},
 }
