@@ -5,9 +5,10 @@
 
 Installs the pinned requirements.txt for the Lambda platform (manylinux2014_x86_64 wheels
 only, whatever machine builds it) next to the `enricher` package and the project's shared
-package (`mysfits_shared`, for its tracing set-up and id rule; its own dependencies are not
-needed), then zips the result with a fixed file order, timestamps and permissions, without
-__pycache__ or console scripts, so the same inputs give the same zip. The zip's root is what Lambda puts on sys.path.
+package (`mysfits_shared`, for its tracing set-up, id rule and settings readers; its own
+dependencies are not needed), then zips the result with a fixed file order, timestamps and
+permissions, without __pycache__ or console scripts, so the same inputs give the same zip. The
+zip's root is what Lambda puts on sys.path.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Nothing is read from the environment at import: the first invocation builds the logger and
 tracer (Powertools) and the catalog client with its warm cache, and keeps them at module level,
 so a warm function reuses the keep-alive connection and recent answers. Tests and benchmarks use
-`catalog_calls()` (HTTP calls made since the last reset) and `reset()` (forget the cache and the
-client; the next invocation reads the catalog settings again).
+`catalog_calls()` (HTTP calls made since the last reset) and `reset()` (forget all of it: the
+next invocation reads the environment again, as a cold start does).
 """
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ def catalog_calls() -> int:
 
 
 def reset() -> None:
-    """Forget the warm cache, close the keep-alive session and re-read the settings next time."""
-    global _catalog
+    """Forget the warm cache, close the keep-alive session and re-read the environment next time."""
+    global _catalog, _instrumented
     if _catalog is not None:
         _catalog.close()
-    _catalog = None
+    _catalog = _instrumented = None
 
 
 def handler(event: dict, context: LambdaContext) -> dict:

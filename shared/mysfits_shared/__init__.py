@@ -1,1 +1,1 @@
-"""Code shared by the Mythical Mysfits services: models, schemas, settings, errors, tracing."""
+"""Code shared by the Mythical Mysfits units: settings, models, schemas, ids, auth, errors, tracing, web."""

@@ -2,7 +2,9 @@
 
     gunicorn -c python:mysfits_shared.gunicorn_conf 'catalog:create_app()'
 
-Every value can be overridden from the environment; `--bind` on the command line wins.
+Every value can be overridden from the environment; `--bind` on the command line wins. This is
+the one module that reads the environment when it is loaded, by design: it is gunicorn's
+configuration file, which gunicorn loads once as it starts, never imported by the services' code.
 """
 
 import multiprocessing

@@ -1,8 +1,9 @@
-"""PynamoDB models for MysfitsTable.
+"""PynamoDB models for MysfitsTable and MysfitLikesTable.
 
 Attribute names match the original workshop table so its data loads unchanged. The table
-name, region, endpoint, timeouts and retries come from `Settings` through `configure()`,
-called once by each service's application factory (never at import time).
+names, region, endpoint, timeouts and retries come from `Settings` through `configure()`,
+called once by each service's application factory with the models it uses (never at import
+time).
 """
 
 from __future__ import annotations
