@@ -5,9 +5,13 @@ integrations are forwarded to the local services (their URIs built from stage va
 `aws` integrations (the clicks API's Firehose PutRecord) validate the body against the
 operation's model, render the mapping template with a Velocity engine and call the AWS
 service through boto3 (endpoints from AWS_ENDPOINT_URL_<SERVICE>, as for every client
-here), `mock` integrations (CORS preflight) are answered from their response parameters,
-and errors the gateway itself produces (no route, bad body, service down, service slow)
-are shaped by the definition's gateway responses.
+here), `mock` integrations (CORS preflight) are answered from their response parameters and
+templates, and errors the gateway itself produces (no route, bad body, bad token, throttled,
+service down, service slow) are shaped by the definition's gateway responses.
+
+As a deployed stage does, it checks the Cognito user pools authorizers' tokens, throttles each
+method at its stage's limits (`--throttle`, 429 past them) and gzips answers of the API's
+`MinimumCompressionSize` or more (`--compress`) to clients that accept it.
 
 Like a stage with X-Ray tracing on, it records a segment per request (origin
 `AWS::ApiGateway::Stage`, its request and response, error/fault/throttle) and sends it to the
