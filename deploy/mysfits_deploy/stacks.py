@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import templates
+
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "mysfits"
 
@@ -121,3 +123,21 @@ def parameters_for(unit: Unit, outputs: dict[str, dict[str, str]], builds: dict[
                 raise KeyError(f"{unit.name}: {parameter} needs {source.output} of the {source.unit} stack")
             values[parameter] = value
     return values
+
+
+# The password rules a browser can check before asking Cognito (its PasswordPolicy names).
+PASSWORD_RULES = ("MinimumLength", "RequireUppercase", "RequireLowercase", "RequireNumbers", "RequireSymbols")
+
+
+def site_password_policy(policy: dict | None = None) -> dict[str, int | bool]:
+    """A user pool's `PasswordPolicy` as the site's `config.json` gives it (`passwordPolicy`):
+    the rules a browser can check, named in camelCase like the rest of config.json.
+
+    By default the policy of the identity template the pool is deployed from: the site's
+    checklist states no copy of its own. On AWS and on one machine alike, the pool is made from
+    this very file (tests compare it with the deployed pool's)."""
+    if policy is None:
+        resources = templates.load(BY_NAME["identity"].template_path)["Resources"].values()
+        (pool,) = [r["Properties"] for r in resources if r["Type"] == "AWS::Cognito::UserPool"]
+        policy = pool["Policies"]["PasswordPolicy"]
+    return {rule[0].lower() + rule[1:]: policy[rule] for rule in PASSWORD_RULES if rule in policy}

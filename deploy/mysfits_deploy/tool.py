@@ -37,10 +37,10 @@ from .stacks import (
     Unit,
     definition_values,
     parameters_for,
+    site_password_policy,
 )
 
 SERVICES = {"catalog": "catalog-service", "adoption": "adoption-service"}
-ENRICHER_ZIP = ROOT / "click-enricher" / "build" / "click-enricher.zip"
 # Browsers revalidate the page and its settings on every load; the rest may be cached briefly
 # (the names are not content-hashed, so each deploy also invalidates CloudFront).
 CACHE_CONTROL = {"index.html": "no-cache", "config.json": "no-cache, max-age=0"}
@@ -246,7 +246,8 @@ class Deployer:
         return " ".join(o for o in (api.get("ApiOrigin"), clicks.get("ClicksApiOrigin")) if o)
 
     def publish_site(self) -> None:
-        """The site's CSP names the APIs; config.json from the outputs; the files; CloudFront."""
+        """The site's CSP names the APIs; config.json from the outputs (the password rules from the
+        identity template); the files; CloudFront."""
         self.deploy_unit(BY_NAME["site"])
         known = self._known()
         api, clicks, identity = known.get("api", {}), known.get("clicks", {}), known.get("identity", {})
@@ -256,6 +257,7 @@ class Deployer:
             "region": self.region,
             "userPoolId": identity.get("UserPoolId"),
             "userPoolClientId": identity.get("UserPoolClientId"),
+            "passwordPolicy": site_password_policy(),
         }
         site = known.get("site", {})
         bucket = site.get("SiteBucketName")

@@ -440,12 +440,15 @@ class Stack:
 
     def write_site_config(self) -> Path:
         """The site's settings, as the deploy tool writes them from stack outputs on AWS."""
+        from mysfits_deploy.stacks import site_password_policy
+
         config = {
             "apiEndpoint": self.api_url,
             "clicksEndpoint": self.api_url,  # the clicks API is served by the same gateway here
             "region": REGION,
             "userPoolId": self.user_pool.id,
             "userPoolClientId": self.user_pool.client_id,
+            "passwordPolicy": site_password_policy(),
             "cognitoEndpoint": self.aws_url,
             # On one machine no email is sent: the site says any confirmation code works.
             "localStack": True,

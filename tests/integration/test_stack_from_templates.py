@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from mysfits_deploy import templates
-from mysfits_deploy.stacks import BY_NAME
+from mysfits_deploy.stacks import BY_NAME, site_password_policy
 from mysfits_local.stack import CLICKS_BUFFER_SECONDS
 
 pytestmark = pytest.mark.integration
@@ -74,8 +74,9 @@ def test_the_user_pool_and_client_are_the_identity_templates(stack):
     for setting in ("IdTokenValidity", "AccessTokenValidity", "RefreshTokenValidity", "TokenValidityUnits"):
         assert client[setting] == client_declared[setting], setting
     assert client["PreventUserExistenceErrors"] == client_declared["PreventUserExistenceErrors"]
-    # The site is configured with the same pool and client.
+    # The site is configured with the same pool and client, and checks passwords by the pool's rules.
     assert (stack.config["userPoolId"], stack.config["userPoolClientId"]) == (pool["Id"], client["ClientId"])
+    assert stack.config["passwordPolicy"] == site_password_policy(pool["Policies"]["PasswordPolicy"])
 
 
 def test_the_clicks_bucket_and_stream_are_the_click_pipelines_template(stack):

@@ -1,6 +1,6 @@
 // The account controls in the header and the auth dialog (register → confirm → log in).
 
-import { PASSWORD_RULES, unmetPasswordRules } from './auth.js';
+import { ruleList, unmetPasswordRules } from './auth.js';
 import { notice } from './notice.js';
 import { keepFocusIn } from './views.js';
 
@@ -40,7 +40,16 @@ export function createAccountUi(auth) {
   const confirmEmail = $('#confirm-email');
   const confirmHint = $('#confirm-hint');
   const resendButton = $('#resend-code');
-  const policyItems = [...document.querySelectorAll('#password-policy [data-rule]')];
+  // The checklist under the password: the user pool's rules, as config.json gives them.
+  const rules = auth?.passwordRules ?? [];
+  const policyItems = rules.map((rule) => {
+    const item = document.createElement('li');
+    item.dataset.rule = rule.id;
+    item.textContent = rule.text;
+    return item;
+  });
+  $('#password-policy .policy__rules').replaceChildren(...policyItems);
+  $('#password-policy').hidden = !rules.length;
 
   let pendingEmail = ''; // the email carried from register (or a refused log-in) to confirm
   // The password typed with it, kept in this closure only until the email is confirmed, so the
@@ -173,14 +182,13 @@ export function createAccountUi(auth) {
   // The policy ticks each rule off as the visitor types.
   function updatePolicy() {
     const password = fields.registerPassword.value;
-    for (const item of policyItems) {
-      const rule = PASSWORD_RULES.find((candidate) => candidate.id === item.dataset.rule);
-      item.dataset.met = String(Boolean(password) && rule.test(password));
-    }
+    rules.forEach((rule, index) => {
+      policyItems[index].dataset.met = String(Boolean(password) && rule.test(password));
+    });
   }
   fields.registerPassword.addEventListener('input', () => {
     updatePolicy();
-    if (fields.registerPassword.getAttribute('aria-invalid') && !unmetPasswordRules(fields.registerPassword.value).length) {
+    if (fields.registerPassword.getAttribute('aria-invalid') && !unmetPasswordRules(rules, fields.registerPassword.value).length) {
       markInvalid(fields.registerPassword, false);
     }
   });
@@ -229,10 +237,10 @@ export function createAccountUi(auth) {
     const email = checkEmail(fields.registerEmail);
     if (!email) return;
     const password = fields.registerPassword.value;
-    const unmet = unmetPasswordRules(password);
+    const unmet = unmetPasswordRules(rules, password);
     markInvalid(fields.registerPassword, unmet.length > 0);
     if (unmet.length) {
-      say(`Your password still needs ${unmet.map((rule) => rule.text).join(', ')}.`, 'error');
+      say(`Your password still needs ${ruleList(unmet)}.`, 'error');
       fields.registerPassword.focus();
       return;
     }

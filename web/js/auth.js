@@ -15,22 +15,41 @@ export const STORAGE_KEYS = {
   email: 'mysfits.email',
 };
 
-/** The user pool's password policy; the register form shows and checks the same rules. */
-export const PASSWORD_RULES = [
-  { id: 'length', text: 'at least 8 characters', test: (password) => password.length >= 8 },
-  { id: 'upper', text: 'an uppercase letter', test: (password) => /[A-Z]/.test(password) },
-  { id: 'lower', text: 'a lowercase letter', test: (password) => /[a-z]/.test(password) },
-  { id: 'number', text: 'a number', test: (password) => /[0-9]/.test(password) },
+/** What each flag of a password policy requires (Cognito's flags, as config.json names them). */
+const CHARACTER_RULES = [
+  { flag: 'requireUppercase', id: 'upper', text: 'an uppercase letter', pattern: /[A-Z]/ },
+  { flag: 'requireLowercase', id: 'lower', text: 'a lowercase letter', pattern: /[a-z]/ },
+  { flag: 'requireNumbers', id: 'number', text: 'a number', pattern: /[0-9]/ },
   // Cognito's symbols: ^ $ * . [ ] { } ( ) ? " ! @ # % & / \ , > < ' : ; | _ ~ ` = + - and space.
-  { id: 'symbol', text: 'a symbol (such as ! ? # or -)', test: (password) => /[\^$*.[\]{}()?"!@#%&/\\,><':;|_~`=+\- ]/.test(password) },
+  { flag: 'requireSymbols', id: 'symbol', text: 'a symbol (such as ! ? # or -)', pattern: /[\^$*.[\]{}()?"!@#%&/\\,><':;|_~`=+\- ]/ },
 ];
 
-export const PASSWORD_POLICY_TEXT =
-  'At least 8 characters, with an uppercase letter, a lowercase letter, a number and a symbol.';
+/**
+ * The user pool's password rules, from its policy as config.json gives it (`passwordPolicy`,
+ * written from the identity template the pool is made from): what the register form shows and
+ * checks before Cognito does. None without a policy (Cognito still says what it refuses).
+ */
+export function passwordRules(policy) {
+  const rules = [];
+  const length = Number(policy?.minimumLength);
+  if (Number.isInteger(length) && length > 0) {
+    rules.push({ id: 'length', text: `at least ${length} characters`, test: (password) => password.length >= length });
+  }
+  for (const { flag, pattern, ...rule } of CHARACTER_RULES) {
+    if (policy?.[flag] === true) rules.push({ ...rule, test: (password) => pattern.test(password) });
+  }
+  return rules;
+}
 
-/** The rules `password` does not meet (empty when it is acceptable). */
-export function unmetPasswordRules(password) {
-  return PASSWORD_RULES.filter((rule) => !rule.test(String(password ?? '')));
+/** The `rules` that `password` does not meet (empty when it is acceptable). */
+export function unmetPasswordRules(rules, password) {
+  return rules.filter((rule) => !rule.test(String(password ?? '')));
+}
+
+/** "A, B and C": the rules' texts as one list. */
+export function ruleList(rules) {
+  const texts = rules.map((rule) => rule.text);
+  return texts.length > 1 ? `${texts.slice(0, -1).join(', ')} and ${texts.at(-1)}` : (texts[0] ?? '');
 }
 
 export class AuthError extends Error {
@@ -43,12 +62,14 @@ export class AuthError extends Error {
 }
 
 /** Friendly text per Cognito exception; `action` picks wording where it matters. */
-function friendlyMessage(code, action) {
+function friendlyMessage(code, action, rules) {
   switch (code) {
     case 'UsernameExistsException':
       return 'An account with this email already exists. Log in instead.';
     case 'InvalidPasswordException':
-      return `That password is not accepted. ${PASSWORD_POLICY_TEXT}`;
+      return rules.length
+        ? `That password is not accepted. It needs ${ruleList(rules)}.`
+        : 'That password is not accepted. Please choose a stronger one.';
     case 'NotAuthorizedException':
       if (action === 'ConfirmSignUp') return 'This account is already confirmed. Log in.';
       if (action === 'InitiateAuth') return 'That email and password do not match. Check them and try again.';
@@ -114,6 +135,7 @@ export function createAuth(config) {
     config?.cognitoEndpoint || (config?.region ? `https://cognito-idp.${config.region}.amazonaws.com/` : '');
   if (typeof clientId !== 'string' || !clientId || typeof endpoint !== 'string' || !endpoint) return null;
 
+  const rules = passwordRules(config.passwordPolicy);
   const listeners = new Set();
   let session = loadSession();
   let refreshing = null; // the refresh in flight, shared by everyone who needs a token
@@ -164,7 +186,7 @@ export function createAuth(config) {
       // "__type" may carry a namespace ("...#NotAuthorizedException") or a suffix (":http...").
       const raw = String(data?.__type || response.headers.get('x-amzn-ErrorType') || '');
       const code = raw.split('#').pop().split(':')[0].trim();
-      throw new AuthError(friendlyMessage(code, action), { code, status: response.status });
+      throw new AuthError(friendlyMessage(code, action, rules), { code, status: response.status });
     }
     return data ?? {};
   }
@@ -275,6 +297,8 @@ export function createAuth(config) {
     },
     /** "On this local stack no email is sent": the confirmation code is not checked. */
     localStack: config.localStack === true,
+    /** The user pool's password rules (from config.json's `passwordPolicy`): see `passwordRules`. */
+    passwordRules: rules,
 
     /** listener({loggedIn, email, reason}); reason: login | logout | expired | refresh | storage. */
     onChange(listener) {
