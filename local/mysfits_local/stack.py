@@ -217,15 +217,17 @@ class Stack:
             PYTHONUNBUFFERED="1",
         )
         if self.infra and "data" in self.infra.outputs:
-            data = self.infra.outputs["data"]
-            env.update(MYSFITS_TABLE_NAME=data["MysfitsTableName"], MYSFITS_LIKES_TABLE_NAME=data["LikesTableName"])
-        if self.user_pool:
-            env.update(
-                COGNITO_USER_POOL_ID=self.user_pool.id,
-                COGNITO_USER_POOL_CLIENT_ID=self.user_pool.client_id,
-                COGNITO_JWKS_URL=f"{self.aws_url}/{self.user_pool.id}/.well-known/jwks.json",
-            )
+            env.update(MYSFITS_TABLE_NAME=self.infra.outputs["data"]["MysfitsTableName"])
         return env
+
+    def _adoption_env(self) -> dict[str, str]:
+        """What only the adoption service reads: the likes table and the user pool it checks tokens of."""
+        return {
+            "MYSFITS_LIKES_TABLE_NAME": self.infra.outputs["data"]["LikesTableName"],
+            "COGNITO_USER_POOL_ID": self.user_pool.id,
+            "COGNITO_USER_POOL_CLIENT_ID": self.user_pool.client_id,
+            "COGNITO_JWKS_URL": f"{self.aws_url}/{self.user_pool.id}/.well-known/jwks.json",
+        }
 
     # -- the plan ---------------------------------------------------------------------
     def plan(self) -> list[Entry]:
@@ -246,7 +248,10 @@ class Stack:
             ),
             self._deploy_foundation,
             self._seed,
-            (self.service_part("catalog", self.ports.catalog), self.service_part("adoption", self.ports.adoption)),
+            (
+                self.service_part("catalog", self.ports.catalog),
+                self.service_part("adoption", self.ports.adoption, env=self._adoption_env),
+            ),
             Part("api", self._gateway_command, answers_ok(f"{self.api_url}/mysfits", timeout=5)),
             # It journals what it accepts until S3 has it, so a restarted stand-in (or the next run,
             # which keeps the buckets) delivers it; at a stop it delivers its buffers first.
@@ -283,11 +288,11 @@ class Stack:
     def _module(self, module: str, port: int, *args: str) -> list[str]:
         return [sys.executable, "-m", module, "--host", self.host, "--port", str(port), *args]
 
-    def service_part(self, name: str, port: int) -> Part:
+    def service_part(self, name: str, port: int, env: Callable[[], dict[str, str]] = dict) -> Part:
         """A service under gunicorn, as its image runs it."""
         command = [sys.executable, "-m", "gunicorn", "-c", "python:mysfits_shared.gunicorn_conf",
                    "--bind", f"{self.host}:{port}", f"{name}:create_app()"]  # fmt: skip
-        return Part(name, lambda: command, answers_ok(f"{self.url(port)}/health"))
+        return Part(name, lambda: command, answers_ok(f"{self.url(port)}/health"), env)
 
     def _gateway_command(self) -> list[str]:
         """The definitions the API stacks deploy (their templates' DefinitionUri), with their stage."""
