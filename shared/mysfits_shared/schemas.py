@@ -14,7 +14,8 @@ GOOD_EVIL = ("Good", "Neutral", "Evil")
 LAW_CHAOS = ("Lawful", "Neutral", "Chaotic")
 
 
-def _mysfit_id(value: str) -> None:
+def validate_mysfit_id(value: str) -> None:
+    """The shared id rule (`mysfits_shared.ids`) as a marshmallow validator."""
     if not ids.is_mysfit_id(value):
         raise ValidationError(f"Not a mysfit id: 1 to {ids.MAX_LENGTH} of {ids.CHARACTERS}.")
 
@@ -28,7 +29,7 @@ class MysfitSchema(Schema):
     API definition's `Mysfit` schema and the model against it.
     """
 
-    mysfitId = fields.String(required=True, attribute="mysfit_id", validate=_mysfit_id)
+    mysfitId = fields.String(required=True, attribute="mysfit_id", validate=validate_mysfit_id)
     name = fields.String(required=True)
     species = fields.String(required=True)
     description = fields.String(required=True)
