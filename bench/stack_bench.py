@@ -18,12 +18,9 @@ marked, not hidden.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,9 +31,11 @@ from pathlib import Path
 import psutil
 import requests
 
-from mysfits_local.identity import cognito_client, sign_in_visitor
-from mysfits_local.lambda_runtime import Function, LambdaContext
+from mysfits_local.account import CREDENTIALS, REGION
+from mysfits_local.identity import cognito_client, embedded_client, sign_in_visitor
+from mysfits_local.processes import Process, free_port
 from mysfits_local.stack import DEFAULT_PORTS, Ports, Stack
+from mysfits_testkit.invocation import firehose_event, lambda_context
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -56,12 +55,6 @@ class Result:
     p99_ms: float
     errors: int
     cpu_ms_per_request: float
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _ms(value: str, unit: str) -> float:
@@ -117,10 +110,8 @@ def add_bench_mysfits(stack: Stack, count: int) -> list[str]:
     """Extra mysfits to adopt and like (added after the catalog runs, which use the real catalog)."""
     import boto3
 
-    table = boto3.resource(
-        "dynamodb", endpoint_url=stack.aws_url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 - moto
-    ).Table(stack.infra.outputs["data"]["MysfitsTableName"])  # fmt: skip
+    dynamodb = boto3.resource("dynamodb", endpoint_url=stack.aws_url, region_name=REGION, **CREDENTIALS)
+    table = dynamodb.Table(stack.infra.outputs["data"]["MysfitsTableName"])
     ids = [f"bench-{n:05d}" for n in range(count)]
     with table.batch_writer() as batch:
         for mysfit_id in ids:
@@ -160,37 +151,17 @@ ENRICHER_WARM_ROUNDS = 20
 ENRICHER_TARGET = 5000  # records/s, warm
 
 
-def firehose_event(mysfit_ids: list[str], records: int) -> dict:
-    """A Firehose transformation event of `records` clicks spread over `mysfit_ids`."""
-    now = int(time.time() * 1000)
-    return {
-        "invocationId": "bench",
-        "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/mysfits-clicks",
-        "region": "us-east-1",
-        "records": [
-            {
-                "recordId": f"{n:056d}",
-                "approximateArrivalTimestamp": now,
-                "data": base64.b64encode(
-                    json.dumps({"mysfitId": mysfit_ids[n % len(mysfit_ids)], "userId": f"anon-{n:032x}"}).encode()
-                    + b"\n"
-                ).decode(),
-            }
-            for n in range(records)
-        ],
-    }
-
-
 def bench_enricher(api_url: str, mysfit_ids: list[str], function_name: str) -> None:
     """The enricher in this process, asking the stack's catalog API: cold, then warm."""
     os.environ["CATALOG_API_URL"] = api_url
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # one log line per batch would drown the figures
     from enricher import handler as enricher
 
-    event = firehose_event(mysfit_ids, ENRICHER_BATCH)
-    # The context the Lambda stand-in gives the enricher in the stack, with a minute to run.
-    function = Function(function_name, "enricher.handler:handler", enricher.handler, 60, 256, "us-east-1")
-    context = LambdaContext(function, "bench", function.arn, time.monotonic() + 60)
+    # A batch of clicks spread over the mysfits, and the context the Lambda stand-in gives the
+    # enricher in the stack, with a minute to run.
+    clicks = ({"mysfitId": mysfit_ids[n % len(mysfit_ids)], "userId": f"anon-{n:032x}"} for n in range(ENRICHER_BATCH))
+    event = firehose_event(clicks, int(time.time() * 1000), "bench")
+    context = lambda_context(function_name, "bench", seconds=60)
     enricher.reset()
     started = time.perf_counter()
     answer = enricher.handler(event, context)
@@ -239,22 +210,14 @@ GET_ONE_TARGET_MS = 2.0  # the catalog's CPU for a profile read, traced
 TRACING_ROUNDS = 3  # alternating traced/untraced runs; each side's median is compared
 
 
-def start_catalog(stack: Stack, tracing: bool) -> tuple[subprocess.Popen, str]:
+def start_catalog(stack: Stack, tracing: bool) -> tuple[Process, str]:
     """A catalog of its own, started as the stack starts its catalog, with tracing on or off."""
     port = free_port()
+    part = stack.service_part("catalog", port)
     env = {**stack.service_env(), "TRACING_ENABLED": str(tracing).lower()}
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:mysfits_shared.gunicorn_conf",
-               "--bind", f"127.0.0.1:{port}", "catalog:create_app()"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/health", timeout=1).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.1)
-    return process, url
+    name = f"catalog-traced-{tracing}".lower()
+    process = Process(name, part.command(), stack.run_dir / "logs" / f"{name}.log", env, ROOT, part.ready)
+    return process.start_ready(30), stack.url(port)
 
 
 def bench_tracing_cost(stack: Stack, profiles: list[str], seconds: int, report) -> None:
@@ -283,9 +246,8 @@ def bench_tracing_cost(stack: Stack, profiles: list[str], seconds: int, report) 
         print(f"(a traced get-one costs the catalog {on.cpu_ms_per_request:.3f} ms of CPU; "
               f"target <= {GET_ONE_TARGET_MS} ms: {met})")  # fmt: skip
     finally:
-        for process in (traced, untraced):
-            process.terminate()
-            process.wait(10)
+        traced.stop()
+        untraced.stop()
 
 
 SITE_LOADS = 12
@@ -347,14 +309,9 @@ def bench_transactions(stack: Stack, mysfit_ids: list[str], count: int) -> None:
     """`count` like/unlike transactions straight to the embedded AWS (as the adoption service
     writes them: the like and the mysfit's counter together), each like kept until its unlike
     is due, so the likes table grows: the rate over the first and the last tenth, and memory."""
-    import boto3
-
-    client = boto3.client(
-        "dynamodb", endpoint_url=stack.aws_url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 - moto
-    )  # fmt: skip
+    client = embedded_client("dynamodb", stack.aws_url)
     tables = stack.infra.outputs["data"]
-    aws = psutil.Process(next(p.process.pid for p in stack.parts if p.name == "aws"))
+    aws = psutil.Process(next(p.pid for p in stack.parts if p.name == "aws"))
     before = aws.memory_info().rss / 1e6
     half = count // 2
     tenth = max(1, count // 10)
@@ -399,7 +356,7 @@ def part_memory(stack: Stack) -> dict[str, float]:
     found = {}
     for part in stack.parts:
         try:
-            process = psutil.Process(part.process.pid)
+            process = psutil.Process(part.pid)
             found[part.name] = sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 1e6
         except psutil.NoSuchProcess:
             found[part.name] = float("nan")
@@ -472,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(root=ROOT, ports=ports, run_dir=run_dir, say=lambda s: None, stage_parameters=limits)
     try:
         stack.start()
-        pids = {p.name: p.process.pid for p in stack.parts}
+        pids = {p.name: p.pid for p in stack.parts}
         mysfits = requests.get(f"{stack.catalog_url}/mysfits", timeout=10).json()["mysfits"]
         filters = sorted(
             {f"/mysfits?filter=GoodEvil&value={m['goodevil']}" for m in mysfits}

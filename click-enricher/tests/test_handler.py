@@ -1,4 +1,4 @@
-"""The handler end to end: stored Firehose events in, against the real catalog service over HTTP."""
+"""The handler end to end: stored Firehose events in, against a fake catalog (a client, or over HTTP)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ import pytest
 from enricher.catalog import MAX_WORKERS
 from enricher.config import ConfigError
 from enricher.transform import clicked_at
-
-from .conftest import decoded, firehose_event, load_event
+from mysfits_testkit.invocation import decoded, firehose_event, stored_event
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 # mixed-batch.json, record by record
@@ -65,7 +64,7 @@ def clicks_on(mysfit_ids: list[str], count: int) -> dict:
 
 
 def test_mixed_batch_answers_each_record_once_with_its_result(enricher):
-    event = load_event("mixed-batch")
+    event = stored_event("mixed-batch")
     response = enricher.invoke(event)
     assert_answers_every_record_once(event, response)
     assert results(response) == MIXED_RESULTS
@@ -73,7 +72,7 @@ def test_mixed_batch_answers_each_record_once_with_its_result(enricher):
 
 
 def test_ok_records_are_exactly_the_seeded_catalog_facts(enricher, seed_mysfits):
-    event = load_event("mixed-batch")
+    event = stored_event("mixed-batch")
     response = enricher.invoke(event)
     oks = [(i, r) for i, r in enumerate(response["records"]) if r["result"] == "Ok"]
     assert len(oks) == 3
@@ -89,7 +88,7 @@ def test_ok_records_are_exactly_the_seeded_catalog_facts(enricher, seed_mysfits)
 
 
 def test_dropped_and_failed_records_keep_the_original_data(enricher):
-    event = load_event("mixed-batch")
+    event = stored_event("mixed-batch")
     response = enricher.invoke(event)
     for original, answered in zip(event["records"], response["records"], strict=True):
         if answered["result"] != "Ok":
@@ -111,7 +110,7 @@ def test_dropped_and_failed_records_keep_the_original_data(enricher):
     ],
 )
 def test_records_that_are_not_clicks_fail_without_asking_the_catalog(enricher, change):
-    event = load_event("single-click")
+    event = stored_event("single-click")
     event["records"][0].update(change)
     response = enricher.invoke(event)
     assert results(response) == ["ProcessingFailed"]
@@ -120,7 +119,7 @@ def test_records_that_are_not_clicks_fail_without_asking_the_catalog(enricher, c
 
 
 def test_a_bad_record_never_fails_the_batch(enricher):
-    event = load_event("single-click")
+    event = stored_event("single-click")
     broken = copy.deepcopy(event["records"][0])
     broken.update(recordId="broken", data="%%%")
     del broken["approximateArrivalTimestamp"]
@@ -135,14 +134,14 @@ def test_clicked_at_is_the_arrival_time_in_utc_with_milliseconds():
     assert clicked_at(1735689599001) == "2024-12-31T23:59:59.001Z"
 
 
-def test_one_catalog_call_per_distinct_mysfit_cold_and_none_warm(enricher, catalog_api, seed_mysfits):
+def test_one_catalog_call_per_distinct_mysfit_cold_and_none_warm(enricher, seed_mysfits):
     event = clicks_on(list(seed_mysfits), 500)
     cold = enricher.invoke(event)
     assert results(cold) == ["Ok"] * 500
-    assert enricher.calls == catalog_api.switch.requests == 12
+    assert enricher.calls == 12
     warm = enricher.invoke(clicks_on(list(seed_mysfits), 500))
     assert results(warm) == ["Ok"] * 500
-    assert enricher.calls == catalog_api.switch.requests == 12  # no call at all
+    assert enricher.calls == 12  # no call at all
     assert_answers_every_record_once(event, cold)
 
 
@@ -159,96 +158,96 @@ def test_a_warm_batch_of_500_runs_well_over_5000_records_per_second(enricher, se
     assert rate > 5000, f"{rate:.0f} records/s"
 
 
-def test_unknown_mysfits_are_remembered_too(enricher, catalog_api):
-    event = load_event("mixed-batch")
+def test_unknown_mysfits_are_remembered_too(enricher):
+    event = stored_event("mixed-batch")
     first = enricher.invoke(event)
     second = enricher.invoke(event)
     assert results(first) == results(second) == MIXED_RESULTS
-    assert enricher.calls == catalog_api.switch.requests == 3
-
-
-def test_cache_ttl_zero_asks_again_on_every_invocation(enricher, catalog_api, seed_mysfits):
-    enricher.configure(CATALOG_CACHE_SECONDS="0")
-    for _ in range(2):
-        assert results(enricher.invoke(clicks_on(list(seed_mysfits), 500))) == ["Ok"] * 500
-    assert enricher.calls == catalog_api.switch.requests == 24  # still once per mysfit per batch
-
-
-@pytest.mark.parametrize("status", [503, 429])
-def test_transient_errors_are_retried(enricher, catalog_api, status):
-    catalog_api.switch.fail(status, times=2)
-    response = enricher.invoke(load_event("single-click"))
-    assert results(response) == ["Ok"]
-    assert enricher.calls == catalog_api.switch.requests == 3
-
-
-def test_persistent_errors_fail_after_the_bounded_attempts_and_are_not_cached(enricher, catalog_api):
-    enricher.configure(CATALOG_ATTEMPTS="2")
-    catalog_api.switch.fail(500)
-    event = load_event("single-click")
-    failed = enricher.invoke(event)
-    assert results(failed) == ["ProcessingFailed"]
-    assert failed["records"][0]["data"] == event["records"][0]["data"]
-    assert enricher.calls == 2
-    catalog_api.switch.heal()
-    assert results(enricher.invoke(event)) == ["Ok"]  # the failure was not cached
     assert enricher.calls == 3
 
 
-def test_a_non_retryable_answer_fails_the_record_without_retrying(enricher, catalog_api):
+def test_cache_ttl_zero_asks_again_on_every_invocation(enricher, seed_mysfits):
+    enricher.configure(CATALOG_CACHE_SECONDS="0")
+    for _ in range(2):
+        assert results(enricher.invoke(clicks_on(list(seed_mysfits), 500))) == ["Ok"] * 500
+    assert enricher.calls == 24  # still once per mysfit per batch
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_transient_errors_are_retried(http_enricher, catalog_api, status):
+    catalog_api.switch.fail(status, times=2)
+    response = http_enricher.invoke(stored_event("single-click"))
+    assert results(response) == ["Ok"]
+    assert http_enricher.calls == catalog_api.switch.requests == 3
+
+
+def test_persistent_errors_fail_after_the_bounded_attempts_and_are_not_cached(http_enricher, catalog_api):
+    http_enricher.configure(CATALOG_ATTEMPTS="2")
+    catalog_api.switch.fail(500)
+    event = stored_event("single-click")
+    failed = http_enricher.invoke(event)
+    assert results(failed) == ["ProcessingFailed"]
+    assert failed["records"][0]["data"] == event["records"][0]["data"]
+    assert http_enricher.calls == 2
+    catalog_api.switch.heal()
+    assert results(http_enricher.invoke(event)) == ["Ok"]  # the failure was not cached
+    assert http_enricher.calls == 3
+
+
+def test_a_non_retryable_answer_fails_the_record_without_retrying(http_enricher, catalog_api):
     catalog_api.switch.fail(403)
-    assert results(enricher.invoke(load_event("single-click"))) == ["ProcessingFailed"]
-    assert enricher.calls == 1
+    assert results(http_enricher.invoke(stored_event("single-click"))) == ["ProcessingFailed"]
+    assert http_enricher.calls == 1
 
 
-def test_a_gateway_no_route_404_is_not_taken_for_an_unknown_mysfit(enricher, catalog_api):
+def test_a_gateway_no_route_404_is_not_taken_for_an_unknown_mysfit(http_enricher, catalog_api):
     # A wrong CATALOG_API_URL: API Gateway answers 404 with x-amzn-ErrorType for every path.
     catalog_api.switch.fail(404, headers={"x-amzn-ErrorType": "MissingAuthenticationTokenException"})
-    event = load_event("single-click")
-    failed = enricher.invoke(event)
+    event = stored_event("single-click")
+    failed = http_enricher.invoke(event)
     assert results(failed) == ["ProcessingFailed"]  # kept under processing-failed/, not dropped
     assert failed["records"][0]["data"] == event["records"][0]["data"]
     catalog_api.switch.heal()
-    assert results(enricher.invoke(event)) == ["Ok"]  # and nothing was cached
+    assert results(http_enricher.invoke(event)) == ["Ok"]  # and nothing was cached
 
 
-def test_a_catalog_slower_than_the_timeout_fails_then_recovers(enricher, catalog_api):
-    enricher.configure(CATALOG_TIMEOUT_SECONDS="0.2", CATALOG_ATTEMPTS="2")
+def test_a_catalog_slower_than_the_timeout_fails_then_recovers(http_enricher, catalog_api):
+    http_enricher.configure(CATALOG_TIMEOUT_SECONDS="0.2", CATALOG_ATTEMPTS="2")
     catalog_api.switch.stall(2)
-    event = load_event("single-click")
+    event = stored_event("single-click")
     started = time.perf_counter()
-    assert results(enricher.invoke(event)) == ["ProcessingFailed"]
+    assert results(http_enricher.invoke(event)) == ["ProcessingFailed"]
     assert time.perf_counter() - started < 1.5  # two timed-out attempts and a short backoff
-    assert enricher.calls == 2
+    assert http_enricher.calls == 2
     catalog_api.switch.heal()
-    assert results(enricher.invoke(event)) == ["Ok"]
+    assert results(http_enricher.invoke(event)) == ["Ok"]
 
 
-def test_catalog_down_fails_records_with_their_data_and_poisons_nothing(enricher, catalog_api):
-    event = load_event("mixed-batch")
-    assert results(enricher.invoke(load_event("single-click"))) == ["Ok"]  # a warm keep-alive connection
+def test_catalog_down_fails_records_with_their_data_and_poisons_nothing(http_enricher, catalog_api):
+    event = stored_event("mixed-batch")
+    assert results(http_enricher.invoke(stored_event("single-click"))) == ["Ok"]  # a warm keep-alive connection
     catalog_api.stop()
-    down = enricher.invoke(event)
+    down = http_enricher.invoke(event)
     assert_answers_every_record_once(event, down)
     assert results(down) == ["ProcessingFailed"] * len(MIXED_RESULTS)
     assert [r["data"] for r in down["records"]] == [r["data"] for r in event["records"]]
-    assert enricher.calls <= 1 + 3 * 3  # 3 distinct ids, at most 3 attempts each
+    assert http_enricher.calls <= 1 + 3 * 3  # 3 distinct ids, at most 3 attempts each
 
     catalog_api.start()  # back, on the same port
-    assert results(enricher.invoke(event)) == MIXED_RESULTS
+    assert results(http_enricher.invoke(event)) == MIXED_RESULTS
 
 
-def test_once_the_catalog_is_down_the_rest_of_the_batch_is_not_asked(enricher, catalog_api):
+def test_once_the_catalog_is_down_the_rest_of_the_batch_is_not_asked(http_enricher, catalog_api):
     catalog_api.stop()
     event = firehose_event([{"mysfitId": f"unknown-{i}"} for i in range(60)])
-    assert results(enricher.invoke(event)) == ["ProcessingFailed"] * 60
-    assert enricher.calls <= MAX_WORKERS * 3  # not 60 ids x 3 attempts
+    assert results(http_enricher.invoke(event)) == ["ProcessingFailed"] * 60
+    assert http_enricher.calls <= MAX_WORKERS * 3  # not 60 ids x 3 attempts
 
 
 def test_one_summary_line_per_batch(enricher, caplog):
     with caplog.at_level(logging.INFO, logger="click-enricher"):
-        enricher.invoke(load_event("mixed-batch"))
-        enricher.invoke(load_event("mixed-batch"))
+        enricher.invoke(stored_event("mixed-batch"))
+        enricher.invoke(stored_event("mixed-batch"))
     summaries = [r for r in caplog.records if r.getMessage() == "batch transformed"]
     assert len(summaries) == 2
     cold, warm = summaries
@@ -267,4 +266,4 @@ def test_a_missing_catalog_url_fails_the_invocation_clearly(enricher, monkeypatc
     monkeypatch.delenv("CATALOG_API_URL")
     enricher.configure()
     with pytest.raises(ConfigError, match="CATALOG_API_URL is required"):
-        enricher.invoke(load_event("single-click"))
+        enricher.invoke(stored_event("single-click"))

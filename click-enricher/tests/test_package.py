@@ -18,7 +18,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .conftest import EVENTS
+from mysfits_testkit.invocation import EVENTS, lambda_context
 
 HERE = Path(__file__).resolve().parents[1]  # click-enricher/
 spec = importlib.util.spec_from_file_location("click_enricher_package", HERE / "package.py")
@@ -29,19 +29,14 @@ spec.loader.exec_module(package)
 # influence (-I), then checks that every module it loaded came from the zip or the stdlib.
 RUN_FROM_ZIP = """
 import json, sys
-root, event_path = sys.argv[1], sys.argv[2]
+root, event_path, context = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 sys.path.insert(0, root)
 from enricher.handler import handler
 
-class Context:
-    function_name = "click-enricher"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:click-enricher"
-    aws_request_id = "package-test"
-
+Context = type("Context", (), context)  # the attributes of the tests' Lambda context
 with open(event_path) as file:
     event = json.load(file)
-for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
+for _ in range(int(sys.argv[4]) if len(sys.argv) > 4 else 1):
     response = handler(event, Context())
 stdlib = sys.path[1:]  # after `root`: the interpreter's own library directories
 strays = sorted(
@@ -52,6 +47,8 @@ strays = sorted(
 )
 print(json.dumps({"response": response, "strays": strays, "site": "site" in sys.modules}))
 """
+# The script runs with no site-packages, so it gets the context's attributes rather than the object.
+CONTEXT = json.dumps({name: value for name, value in vars(lambda_context()).items() if not name.startswith("_")})
 
 
 def pins() -> dict[str, str]:
@@ -131,6 +128,7 @@ def test_the_unzipped_package_runs_the_handler_on_its_own(built, catalog_api):
         RUN_FROM_ZIP,
         str(root),
         str(EVENTS / "single-click.json"),
+        CONTEXT,
     ]
     env = {"CATALOG_API_URL": catalog_api.url, "POWERTOOLS_SERVICE_NAME": "click-enricher"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
@@ -147,7 +145,17 @@ def test_with_active_tracing_and_no_daemon_every_batch_is_answered_and_logged_ab
     """As in Lambda with active tracing (the trace context set, the Tracer on) but with a daemon
     address that does not resolve: batches still succeed, and the log says so at most once."""
     _, _, root = built
-    command = [sys.executable, "-I", "-S", "-c", RUN_FROM_ZIP, str(root), str(EVENTS / "single-click.json"), "20"]
+    command = [
+        sys.executable,
+        "-I",
+        "-S",
+        "-c",
+        RUN_FROM_ZIP,
+        str(root),
+        str(EVENTS / "single-click.json"),
+        CONTEXT,
+        "20",
+    ]
     env = {
         "CATALOG_API_URL": catalog_api.url,
         "CATALOG_CACHE_SECONDS": "0",  # every batch calls the catalog: a traced HTTP call each time
