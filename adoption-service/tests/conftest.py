@@ -5,22 +5,28 @@ from __future__ import annotations
 import pytest
 
 from adoption import create_app
-from mysfits_shared.models import Mysfit
-
-
-def adoption_settings(make_settings, moto_url, pool, **overrides):
-    env = {
-        "MYSFITS_LIKES_TABLE_NAME": "MysfitLikesTable",
-        "COGNITO_USER_POOL_ID": pool.id,
-        "COGNITO_USER_POOL_CLIENT_ID": pool.client_id,
-        "COGNITO_JWKS_URL": pool.jwks_url,
-    }
-    return make_settings(moto_url, writer=True, **(env | overrides))
+from mysfits_testkit.mysfits import build_mysfit
 
 
 @pytest.fixture
-def app(moto_url, table, pool, make_settings):
-    return create_app(adoption_settings(make_settings, moto_url, pool))
+def adoption_settings(make_settings, moto_url, pool):
+    """The adoption service's settings on moto and the session's pool; overrides by variable name."""
+
+    def settings(**overrides: str):
+        env = {
+            "MYSFITS_LIKES_TABLE_NAME": "MysfitLikesTable",
+            "COGNITO_USER_POOL_ID": pool.id,
+            "COGNITO_USER_POOL_CLIENT_ID": pool.client_id,
+            "COGNITO_JWKS_URL": pool.jwks_url,
+        }
+        return make_settings(moto_url, writer=True, **(env | overrides))
+
+    return settings
+
+
+@pytest.fixture
+def app(table, adoption_settings):
+    return create_app(adoption_settings())
 
 
 @pytest.fixture
@@ -31,20 +37,9 @@ def client(app):
 @pytest.fixture
 def mysfits(table):
     """Three mysfits in the table; their ids."""
-    ids = []
-    for index in range(3):
-        Mysfit(
-            f"m-{index}",
-            name=f"Mysfit {index}",
-            species="Imp",
-            description="Small.",
-            age=2,
-            good_evil="Good",
-            law_chaos="Neutral",
-            thumb_image_uri="images/x.svg",
-            profile_image_uri="images/x.svg",
-        ).save()
-        ids.append(f"m-{index}")
+    ids = [f"m-{index}" for index in range(3)]
+    for index, mysfit_id in enumerate(ids):
+        build_mysfit(index, mysfit_id).save()
     return ids
 
 
@@ -56,7 +51,3 @@ def visitor(pool):
 @pytest.fixture
 def other_visitor(pool):
     return pool.sign_in()
-
-
-def auth(visitor: dict) -> dict:
-    return {"Authorization": visitor["id"]}

@@ -6,8 +6,7 @@ import pytest
 
 from adoption import create_app
 from mysfits_shared.models import Mysfit, MysfitLike
-
-from .conftest import adoption_settings, auth
+from mysfits_testkit.identity import auth
 
 
 def _likes_recorded(mysfit_id: str) -> int:
@@ -131,10 +130,8 @@ def test_an_id_no_mysfit_can_have_is_404_and_writes_nothing(client, visitor, mys
     assert response.json["error"]["code"] == "NotFound"
 
 
-def test_table_unreachable_is_503_and_nothing_is_written(moto_url, pool, make_settings, mysfits, visitor):
-    down = create_app(
-        adoption_settings(make_settings, moto_url, pool, AWS_ENDPOINT_URL="http://127.0.0.1:9")
-    ).test_client()
+def test_table_unreachable_is_503_and_nothing_is_written(adoption_settings, mysfits, visitor):
+    down = create_app(adoption_settings(AWS_ENDPOINT_URL="http://127.0.0.1:9")).test_client()
     for method, action in (("post", "like"), ("delete", "like"), ("post", "adopt")):
         response = getattr(down, method)(f"/mysfits/m-0/{action}", headers=auth(visitor))
         assert response.status_code == 503, action
@@ -142,10 +139,8 @@ def test_table_unreachable_is_503_and_nothing_is_written(moto_url, pool, make_se
     assert down.get("/me", headers=auth(visitor)).status_code == 503
 
 
-def test_keys_unreachable_is_503(moto_url, pool, make_settings, mysfits, visitor):
-    blind = create_app(
-        adoption_settings(make_settings, moto_url, pool, COGNITO_JWKS_URL="http://127.0.0.1:9/jwks.json")
-    ).test_client()
+def test_keys_unreachable_is_503(adoption_settings, mysfits, visitor):
+    blind = create_app(adoption_settings(COGNITO_JWKS_URL="http://127.0.0.1:9/jwks.json")).test_client()
     response = blind.post("/mysfits/m-0/like", headers=auth(visitor))
     assert response.status_code == 503
     assert response.json["error"]["code"] == "ServiceUnavailable"

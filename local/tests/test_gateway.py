@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import Service, free_port, start_service
+from conftest import Service, start_service
+from mysfits_local.processes import free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

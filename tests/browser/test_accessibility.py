@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD, checked_page
+from mysfits_testkit.browser import PASSWORD, checked_page
 
 pytestmark = pytest.mark.browser
 

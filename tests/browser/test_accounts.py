@@ -11,9 +11,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from conftest import forge_token, stack_signing_key
-
-from .conftest import log_in_with_tokens, register_confirm_and_log_in
+from mysfits_testkit.browser import log_in_with_tokens, register_confirm_and_log_in
+from mysfits_testkit.identity import forge_token, stack_signing_key
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import log_in_with_tokens
+from mysfits_testkit.browser import log_in_with_tokens
 
 pytestmark = pytest.mark.browser
 

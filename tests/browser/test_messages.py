@@ -4,7 +4,7 @@ the header; at desktop and phone sizes, compared by their bounding boxes."""
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import checked_page, log_in_with_tokens
+from mysfits_testkit.browser import checked_page, log_in_with_tokens
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ view without scrolling, and the keyboard's focus kept inside an open dialog (at 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import checked_page
+from mysfits_testkit.browser import checked_page
 
 pytestmark = pytest.mark.browser
 

@@ -8,11 +8,11 @@ import psutil
 import pytest
 from playwright.sync_api import expect
 
-from conftest import free_port
+from mysfits_local.processes import free_port
 from mysfits_local.stack import DEFAULT_PORTS
+from mysfits_testkit.browser import log_in, register_confirm_and_log_in
 
 from ..conftest import start_stack
-from .conftest import log_in, register_confirm_and_log_in
 
 pytestmark = pytest.mark.browser
 

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, start_service
+from conftest import start_service
 from mysfits_deploy import stacks
-from mysfits_local.infra import ACCOUNT, REGION, LocalInfra
+from mysfits_local.account import ACCOUNT, CREDENTIALS_ENV, REGION
+from mysfits_local.infra import LocalInfra
+from mysfits_local.processes import free_port
 
 # Outputs moto cannot give (its CloudFormation creates no CloudFront distribution): the values
 # the deploy step reads from the site stack on AWS.
@@ -34,8 +36,7 @@ class EmbeddedAws:
             "AWS_ENDPOINT_URL": self.url,
             "AWS_ENDPOINT_URL_FIREHOSE": self.firehose_url,
             "AWS_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            **CREDENTIALS_ENV,
         }
 
 

@@ -17,7 +17,7 @@ import psutil
 import pytest
 import requests
 
-from conftest import Pool
+from mysfits_testkit.identity import Pool
 
 from ..conftest import start_stack
 

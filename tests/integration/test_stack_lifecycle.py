@@ -10,7 +10,7 @@ import psutil
 import pytest
 import requests
 
-from conftest import free_port
+from mysfits_local.processes import free_port
 from mysfits_local.stack import DEFAULT_PORTS
 
 from ..conftest import start_stack

@@ -9,7 +9,7 @@ import boto3
 import pytest
 import requests
 
-from conftest import forge_token, moto_bundled_key, stack_signing_key
+from mysfits_testkit.identity import forge_token, moto_bundled_key, stack_signing_key
 
 pytestmark = pytest.mark.integration
 
