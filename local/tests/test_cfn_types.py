@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from importlib.metadata import version
 
@@ -12,6 +13,7 @@ from moto.core.common_models import CloudFormationModel
 
 from mysfits_deploy import cloudformation
 from mysfits_local import cfn_types
+from mysfits_local.account import ACCOUNT
 
 TEMPLATE = {
     "Parameters": {"MinimumLength": {"Type": "Number", "Default": 10}},
@@ -67,7 +69,7 @@ def test_a_change_set_creates_the_pool_and_client_from_their_properties_with_out
     outputs = cloudformation.deploy(cloudformation_client, name, TEMPLATE, {"MinimumLength": "12"})
     pool_id = outputs["PoolArn"].rsplit("/", 1)[1]
     pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
-    assert pool["Name"] == name + "-Pool-" + pool["Name"].rsplit("-", 1)[1] or pool["Name"].startswith(name)
+    assert re.fullmatch(rf"{name}-Pool-[A-Z0-9]{{12}}", pool["Name"])  # named as CloudFormation names it
     assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == 12  # the parameter's string, typed
     assert pool["UsernameAttributes"] == ["email"]
     client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=outputs["ClientId"])["UserPoolClient"]
@@ -95,7 +97,7 @@ def test_properties_are_typed_by_the_api_model_and_unknown_ones_refused():
             "DeliveryStreamName": "s",
             "ExtendedS3DestinationConfiguration": {
                 "BucketARN": "arn:aws:s3:::b",
-                "RoleARN": "arn:aws:iam::123456789012:role/r",
+                "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/r",
                 "BufferingHints": {"IntervalInSeconds": "1", "SizeInMBs": "5"},
             },
         },
