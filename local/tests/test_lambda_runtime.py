@@ -19,10 +19,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import Service, start_service
+from mysfits_local.account import ACCOUNT, MAX_INVOKE_REQUEST_BYTES, REGION
 
 HERE = Path(__file__).resolve().parent
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 TIMEOUT = 1  # seconds: the functions' timeout
 HANDLERS = ("echo", "count", "boom", "sleepy", "unserializable", "oversized", "powertools")
 
@@ -176,7 +175,7 @@ def test_unknown_functions_and_bad_requests(client):
     with pytest.raises(client.exceptions.InvalidRequestContentException):
         client.invoke(FunctionName="echo", Payload=b"{not json")
     with pytest.raises(client.exceptions.RequestTooLargeException):
-        client.invoke(FunctionName="echo", Payload=json.dumps({"x": "y" * (6 * 1024 * 1024)}).encode())
+        client.invoke(FunctionName="echo", Payload=json.dumps({"x": "y" * MAX_INVOKE_REQUEST_BYTES}).encode())
     with pytest.raises(ClientError) as caught:
         client.invoke(FunctionName="not a name!", Payload=b"{}")
     assert caught.value.response["Error"]["Code"] == "ValidationException"

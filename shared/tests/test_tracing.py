@@ -9,6 +9,7 @@ import pytest
 from botocore.client import BaseClient
 from flask import Flask
 
+from mysfits_local.account import CREDENTIALS_ENV, REGION
 from mysfits_shared import tracing
 from mysfits_shared.auth import _fetch_json
 from mysfits_shared.tracing import Sampler, TraceHeader
@@ -45,9 +46,8 @@ def _run_traced_app(
 ) -> subprocess.CompletedProcess:
     env = {
         "PATH": "/usr/bin:/bin",
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        **CREDENTIALS_ENV,
         "AWS_ENDPOINT_URL": moto_url,
         "MYSFITS_TABLE_NAME": "MysfitsTable",
         "TRACING_ENABLED": "true",

@@ -18,6 +18,7 @@ import boto3
 import pytest
 import requests
 
+from mysfits_local.account import CREDENTIALS, REGION
 from mysfits_local.clicks import read_clicks
 from mysfits_local.identity import cognito_client, embedded_client, sign_in_visitor
 from mysfits_local.stack import DEFAULT_PORTS
@@ -161,9 +162,7 @@ def test_the_like_is_one_trace_in_xray_and_in_the_console(stack):
     assert state_file("stack.json")["xrayUrl"] == stack["xray"]
 
     # The gateway's and the adoption service's segments, sent over UDP from their containers.
-    xray = boto3.session.Session(
-        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    ).client("xray", endpoint_url=stack["xray"])
+    xray = boto3.session.Session(region_name=REGION, **CREDENTIALS).client("xray", endpoint_url=stack["xray"])
     deadline = time.monotonic() + 20
     while True:
         traces = xray.batch_get_traces(TraceIds=[trace_id])["Traces"]
