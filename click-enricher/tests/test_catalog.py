@@ -1,4 +1,4 @@
-"""The warm cache in front of the catalog client, with a fake client and a fake clock."""
+"""The warm cache in front of the catalog client, with a fake client (answering from KNOWN) and a fake clock."""
 
 from __future__ import annotations
 
@@ -6,26 +6,9 @@ import pytest
 
 from enricher import catalog as catalog_module
 from enricher.catalog import NOT_FOUND, Catalog, CatalogUnavailable
+from mysfits_testkit.catalog import FakeCatalogClient
 
 KNOWN = {"m1": {"name": "One", "species": "Imp", "goodevil": "Good", "lawchaos": "Lawful"}}
-
-
-class FakeClient:
-    """Answers from KNOWN, NOT_FOUND otherwise, or fails while `down`."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.down = False
-        self.closed = False
-
-    def get_mysfit(self, mysfit_id: str):
-        self.calls += 1
-        if self.down:
-            raise CatalogUnavailable("down", exhausted=True)
-        return KNOWN.get(mysfit_id, NOT_FOUND)
-
-    def close(self) -> None:
-        self.closed = True
 
 
 class Clock:
@@ -42,7 +25,7 @@ def clock():
 
 
 def test_found_and_unknown_mysfits_are_cached_until_the_ttl_passes(clock):
-    client = FakeClient()
+    client = FakeCatalogClient(KNOWN)
     catalog = Catalog(client, ttl_seconds=300, clock=clock)
     assert catalog.lookup(["m1", "nope", "m1"]) == {"m1": KNOWN["m1"], "nope": NOT_FOUND}
     clock.now += 299
@@ -54,7 +37,7 @@ def test_found_and_unknown_mysfits_are_cached_until_the_ttl_passes(clock):
 
 
 def test_failures_are_not_cached(clock):
-    client = FakeClient()
+    client = FakeCatalogClient(KNOWN)
     catalog = Catalog(client, ttl_seconds=300, clock=clock)
     client.down = True
     assert isinstance(catalog.lookup(["m1"])["m1"], CatalogUnavailable)
@@ -64,7 +47,7 @@ def test_failures_are_not_cached(clock):
 
 
 def test_ttl_zero_caches_nothing(clock):
-    client = FakeClient()
+    client = FakeCatalogClient(KNOWN)
     catalog = Catalog(client, ttl_seconds=0, clock=clock)
     catalog.lookup(["m1", "nope"])
     catalog.lookup(["m1", "nope"])
@@ -73,14 +56,14 @@ def test_ttl_zero_caches_nothing(clock):
 
 def test_the_cache_stays_bounded(clock, monkeypatch):
     monkeypatch.setattr(catalog_module, "MAX_CACHE_ENTRIES", 10)
-    catalog = Catalog(FakeClient(), ttl_seconds=300, clock=clock)
+    catalog = Catalog(FakeCatalogClient(KNOWN), ttl_seconds=300, clock=clock)
     for batch in range(5):
         catalog.lookup([f"id-{batch}-{i}" for i in range(4)])
         assert len(catalog._cache) <= 10
 
 
 def test_close_forgets_and_closes_the_client(clock):
-    client = FakeClient()
+    client = FakeCatalogClient(KNOWN)
     catalog = Catalog(client, ttl_seconds=300, clock=clock)
     catalog.lookup(["m1"])
     catalog.close()
