@@ -326,7 +326,7 @@ def test_with_no_daemon_listening_nothing_fails_and_nothing_floods_the_log(upstr
     finally:
         service.stop()
     assert statuses == [201] * 50
-    assert len([line for line in service.log().splitlines() if "X-Ray" in line]) <= 1
+    assert [line for line in service.log().splitlines() if "X-Ray" in line] == []  # UDP is lost without an error
 
 
 def test_a_flood_is_refused_at_once_with_429_per_method_and_other_methods_still_answer(upstream, tmp_path):
