@@ -6,5 +6,6 @@
 - `catalog`: the catalog faked for the enricher (a client, or an app over HTTP), and a server that
   serves any catalog app on a free port, counting requests and failing on demand;
 - `mysfits`: numbered mysfits for the services' tables;
+- `xray`: one request's X-Ray trace documents (gateway, service, DynamoDB call), put into an X-Ray;
 - `browser`: Playwright pages that fail on a JavaScript error, and a visitor's ways into the site.
 """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
 import subprocess
 import time
@@ -15,26 +14,9 @@ import requests
 from playwright.sync_api import expect
 
 from conftest import start_service
+from mysfits_testkit.xray import GATEWAY, put, request_trace
 
 pytestmark = pytest.mark.browser
-
-GATEWAY = "Mysfits API/prod"
-
-
-def request_trace(start: float, service: str, mysfit: str, status: int = 200) -> list[dict]:
-    """A gateway stage segment, the service's segment under it, and the service's DynamoDB GetItem."""
-    trace_id, gateway_id = f"1-{int(start):08x}-{secrets.token_hex(12)}", secrets.token_hex(8)
-    http = {
-        "request": {"method": "GET", "url": f"http://127.0.0.1:8000/mysfits/{mysfit}"},
-        "response": {"status": status},
-    }
-    gateway = {"name": GATEWAY, "id": gateway_id, "trace_id": trace_id, "start_time": start, "end_time": start + 0.05}
-    gateway |= {"origin": "AWS::ApiGateway::Stage", "http": http} | ({"fault": True} if status >= 500 else {})
-    dynamodb = {"name": "dynamodb", "id": secrets.token_hex(8), "namespace": "aws", "start_time": start + 0.01}
-    dynamodb |= {"end_time": start + 0.02, "aws": {"operation": "GetItem", "table_name": "MysfitsTable"}}
-    own = {"name": service, "id": secrets.token_hex(8), "trace_id": trace_id, "parent_id": gateway_id, "http": http}
-    own |= {"start_time": start + 0.005, "end_time": start + 0.045, "annotations": {"mysfitId": mysfit}}
-    return [gateway, own | {"subsegments": [dynamodb]}]
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +26,11 @@ def console(moto_url, tmp_path_factory):
     xray = start_service("mysfits_local.xray", [], run_dir / "xray.log")
     session = boto3.session.Session(region_name="us-east-1")
     start = time.time() - 10
-    ids = {}
-    for name, documents in {
-        "read": request_trace(start, "mysfits-catalog", "m-1"),
-        "fault": request_trace(start + 1, "mysfits-adoption", "m-2", status=503),
-    }.items():
-        docs = [json.dumps(doc) for doc in documents]
-        session.client("xray", endpoint_url=xray.url).put_trace_segments(TraceSegmentDocuments=docs)
-        ids[name] = documents[0]["trace_id"]
+    client = session.client("xray", endpoint_url=xray.url)
+    ids = {
+        "read": put(client, request_trace(start, "mysfits-catalog", "m-1")),
+        "fault": put(client, request_trace(start + 1, "mysfits-adoption", "m-2", status=503)),
+    }
     s3 = session.client("s3", endpoint_url=moto_url)
     bucket = f"clicks-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
@@ -85,11 +64,11 @@ def test_find_a_trace_see_its_waterfall_the_service_map_and_the_clicks(console, 
     expect(rows).to_have_count(3)
     assert [row.get_attribute("data-name") for row in rows.all()] == [GATEWAY, "mysfits-adoption", "dynamodb"]
     assert [row.get_attribute("data-depth") for row in rows.all()] == ["0", "1", "2"]
-    expect(rows.nth(0).locator("td.num")).to_have_text("50.0 ms")  # its duration
+    expect(rows.nth(0).locator("td.num")).to_have_text("45.0 ms")  # its duration
     expect(rows.nth(0)).to_contain_text("fault")
     expect(rows.nth(1)).to_contain_text("mysfitId = m-2")
     expect(rows.nth(2)).to_contain_text("GetItem on table MysfitsTable")
-    expect(rows.nth(2).locator("td.num")).to_have_text("10.0 ms")
+    expect(rows.nth(2).locator("td.num")).to_have_text("5.0 ms")
 
     nodes = page.locator("#service-map [data-testid=map-node]")
     expect(nodes).to_have_count(5)
