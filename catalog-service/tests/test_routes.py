@@ -30,7 +30,7 @@ def test_list_returns_every_mysfit_sorted_by_name(client):
     assert response.status_code == 200
     mysfits = response.json["mysfits"]
     assert [m["name"] for m in mysfits] == [f"Mysfit {i:04d}" for i in range(6)]
-    assert all(set(m) >= PROFILE_FIELDS for m in mysfits)
+    assert all(set(m) == PROFILE_FIELDS for m in mysfits)
     assert response.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:8080"
 
 
