@@ -16,9 +16,9 @@ from joserfc import jwk
 from joserfc import jwt as jose_jwt
 from moto.utilities.utils import load_resource
 
-from conftest import start_service
 from mysfits_local import aws
 from mysfits_shared.auth import InvalidToken, TokenVerifier, issuer_for
+from mysfits_testkit.services import start_service
 
 
 def _start(tmp_path, key_file, *more: str):
@@ -159,7 +159,7 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(embedded):
 def test_transactions_copy_no_table_so_memory_stays_flat_as_likes_grow(embedded):
     client = _dynamodb(embedded.url)
     table = _likes_table(client)
-    server = psutil.Process(embedded.process.pid)
+    server = psutil.Process(embedded.pid)
     for n in range(500):  # warm: every code path has run, caches are full
         _like(client, table, f"warm-{n}")
     before = server.memory_info().rss
@@ -215,8 +215,8 @@ def test_the_state_outlives_a_kill_with_the_same_ids_and_a_half_written_entry_is
         dynamodb.scan(TableName=table)  # reads are not kept
         assert len(state.read_text().splitlines()) == reads
     finally:
-        aws.process.kill()  # as a crash: nothing is written on the way out
-        aws.process.wait(10)
+        aws.popen.kill()  # as a crash: nothing is written on the way out
+        aws.popen.wait(10)
     with state.open("ab") as journal:
         journal.write(b'{"seed": 1, "environ": {"REQUEST_ME')  # killed while writing an entry
 

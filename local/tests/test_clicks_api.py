@@ -13,8 +13,10 @@ import boto3
 import pytest
 import requests
 
-from conftest import Service, free_port, start_service
+from mysfits_local.account import ACCOUNT, CREDENTIALS, REGION
+from mysfits_local.processes import free_port
 from mysfits_local.vtl import TemplateError, render
+from mysfits_testkit.services import Service, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://127.0.0.1:8080"
@@ -38,17 +40,13 @@ def _gateway(firehose_url: str, stream: str, log_path: Path) -> Service:
 def stream(moto_url):
     """A moto Firehose stream writing every record to its own bucket, one object per record."""
     name = f"clicks-{uuid.uuid4().hex[:8]}"
-    session = boto3.session.Session(
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    session = boto3.session.Session(region_name=REGION, **CREDENTIALS)
     s3 = session.client("s3", endpoint_url=moto_url)
     s3.create_bucket(Bucket=name)
     session.client("firehose", endpoint_url=moto_url).create_delivery_stream(
         DeliveryStreamName=name,
         ExtendedS3DestinationConfiguration={
-            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose",
             "BucketARN": f"arn:aws:s3:::{name}",
         },
     )
@@ -199,16 +197,14 @@ def test_an_unknown_stream_is_503_not_a_500(moto_url, tmp_path):
 def test_templates_see_input_util_and_context():
     template = (
         '{"id": "$input.path(\'$.click.mysfitId\')", "all": $input.json(\'$.click\'), '
-        '"b64": "$util.base64Encode(\'hé\')", "esc": "$util.escapeJavaScript($input.path(\'$.text\'))", '
-        '"stage": "$stageVariables.name", "request": "$context.requestId"}'
+        '"b64": "$util.base64Encode(\'hé\')", "stage": "$stageVariables.name", "request": "$context.requestId"}'
     )
-    body = json.dumps({"click": {"mysfitId": "m-1"}, "text": 'say "hi"\n'})
+    body = json.dumps({"click": {"mysfitId": "m-1"}})
     rendered = json.loads(render(template, body=body, context={"requestId": "r-1"}, stage_variables={"name": "local"}))
     assert rendered == {
         "id": "m-1",
         "all": {"mysfitId": "m-1"},
         "b64": "aMOp",
-        "esc": 'say "hi"\n',
         "stage": "local",
         "request": "r-1",
     }

@@ -20,9 +20,9 @@ import boto3
 import pytest
 import requests
 
-from conftest import start_service
 from mysfits_local.processes import free_port
 from mysfits_local.traces import build_trace, format_tree
+from mysfits_testkit.services import start_service
 from mysfits_testkit.xray import GATEWAY, TABLE, put, request_trace, segment_id
 
 

@@ -23,11 +23,10 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from conftest import Service, start_service
+from mysfits_local.account import ACCOUNT, CREDENTIALS_ENV, REGION
+from mysfits_testkit.services import Service, start_service
 
 HERE = Path(__file__).resolve().parent
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/firehose-local"
 BUCKET = "firehose-stand-in-tests"
 LAMBDA_TIMEOUT = 2  # seconds, for the `sleepy` handler
@@ -54,8 +53,7 @@ def aws_env(moto_url) -> dict:
     env = dict(os.environ)
     env.update(
         AWS_ENDPOINT_URL=moto_url,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
+        **CREDENTIALS_ENV,
         AWS_REGION=REGION,
         AWS_DEFAULT_REGION=REGION,
         PYTHONUNBUFFERED="1",
@@ -657,9 +655,9 @@ def test_a_second_signal_gives_up_on_records_s3_will_not_take(firehose_env, tmp_
         while stats(service, name)["s3_errors"] < 1:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        service.process.send_signal(signal.SIGTERM)
+        service.popen.send_signal(signal.SIGTERM)
         time.sleep(1)
-        assert service.process.poll() is None  # still retrying S3: it does not drop the record
+        assert service.popen.poll() is None  # still retrying S3: it does not drop the record
         assert service.stop(signal.SIGTERM) == 1
     finally:
         client.close()
@@ -693,10 +691,10 @@ def test_killed_under_load_every_acknowledged_record_is_delivered_after_a_restar
         futures = [pool.submit(load, worker) for worker in range(4)]
         while len(acknowledged) < 2_000:
             time.sleep(0.01)
-        service.process.kill()
+        service.popen.kill()
         for future in futures:
             future.result()
-    service.process.wait(10)
+    service.popen.wait(10)
     client.close()
 
     again = start_firehose(firehose_env, tmp_path / "after.log", "--data-dir", str(data_dir), port=port)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import Service, start_service
 from mysfits_local.processes import free_port
+from mysfits_testkit.services import Service, start_service
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

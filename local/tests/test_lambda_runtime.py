@@ -18,8 +18,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import Service, start_service
 from mysfits_local.account import ACCOUNT, MAX_INVOKE_REQUEST_BYTES, REGION
+from mysfits_testkit.services import Service, start_service
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT = 1  # seconds: the functions' timeout

@@ -20,7 +20,8 @@ import requests
 from aws_xray_sdk.core.sampling.connector import ServiceConnector
 from botocore.config import Config
 
-from conftest import Service, free_port, start_service
+from mysfits_local.processes import free_port
+from mysfits_testkit.services import Service, start_service
 
 HERE = Path(__file__).resolve().parent
 HEADER = b'{"format":"json","version":1}\n'
@@ -516,7 +517,7 @@ def test_fuzzed_udp_input_is_counted_and_dropped_never_fatal(daemon, xray):
     daemon.send(*random_bytes, *truncated, *oversized, *wrong_header, *invalid, *bad_json, biggest, valid, chunk=50)
 
     stats = daemon.stats()
-    assert daemon.service.process.poll() is None
+    assert daemon.service.popen.poll() is None
     assert stats["received"] - before["received"] == 200 + 100 + 5 + 7 + 8 + 3 + 2
     dropped = {reason: count - before["dropped"].get(reason, 0) for reason, count in stats["dropped"].items()}
     dropped = {reason: count for reason, count in dropped.items() if count}
@@ -553,7 +554,7 @@ def test_memory_stays_bounded_after_100000_segments(tmp_path):
         stats = daemon.stats()
         assert (stats["received"], stats["stored"], stats["dropped"]) == (100_000, 100_000, {})
         assert (stats["traces"], stats["documents"], stats["evicted"]) == (10_000, 20_000, 40_000)
-        rss = psutil.Process(daemon.service.process.pid).memory_info().rss
+        rss = psutil.Process(daemon.service.pid).memory_info().rss
         assert rss < 150 * 1024 * 1024, f"{rss / 1024 / 1024:.0f} MB"
 
         xray = boto3.client("xray", endpoint_url=daemon.service.url, region_name="us-east-1")

@@ -6,17 +6,17 @@ import base64
 import json
 import time
 from collections.abc import Iterable
-from pathlib import Path
 
+from mysfits_deploy.stacks import ROOT
 from mysfits_local.account import ACCOUNT, REGION
 from mysfits_local.lambda_runtime import Function, LambdaContext
 
 STREAM = "mysfits-clicks"
 STREAM_ARN = f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{STREAM}"
 FIRST_ARRIVAL_MS = 1714564800000  # 2024-05-01T12:00:00.000Z
-# Stored transformation events: `single-click`, and `mixed-batch` (good clicks, an unknown mysfit,
-# records that are not clicks; what each must become is stated where it is used).
-EVENTS = Path(__file__).parent / "events"
+# The enricher's stored transformation events: `single-click`, and `mixed-batch` (good clicks, an
+# unknown mysfit, records that are not clicks; what each must become is stated where it is used).
+EVENTS = ROOT / "click-enricher/tests/events"
 
 
 def lambda_context(

@@ -13,7 +13,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from conftest import start_service
+from mysfits_testkit.services import start_service
 from mysfits_testkit.xray import GATEWAY, put, request_trace
 
 pytestmark = pytest.mark.browser

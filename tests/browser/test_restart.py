@@ -11,8 +11,7 @@ from playwright.sync_api import expect
 from mysfits_local.processes import free_port
 from mysfits_local.stack import DEFAULT_PORTS
 from mysfits_testkit.browser import log_in, register_confirm_and_log_in
-
-from ..conftest import start_stack
+from mysfits_testkit.stack import start_stack
 
 pytestmark = pytest.mark.browser
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import start_service
 from mysfits_deploy import stacks
 from mysfits_local.account import ACCOUNT, CREDENTIALS_ENV, REGION
 from mysfits_local.infra import LocalInfra
 from mysfits_local.processes import free_port
+from mysfits_testkit.services import start_service
 
 # Outputs moto cannot give (its CloudFormation creates no CloudFront distribution): the values
 # the deploy step reads from the site stack on AWS.

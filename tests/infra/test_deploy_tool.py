@@ -11,7 +11,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from mysfits_deploy.stacks import UNITS
+from mysfits_deploy.stacks import UNITS, site_password_policy
+from mysfits_local.account import ACCOUNT, REGION
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_ORIGIN = "https://mysfits.example"
@@ -83,7 +84,7 @@ def _active_clusters(ecs) -> list[str]:
 
 def test_deploy_roll_back_and_tear_down_leave_the_account_as_it_was(fresh_account):
     before = inventory(fresh_account)
-    repository = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mysfits-artifacts"
+    repository = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/mysfits-artifacts"
     images = [f"--image=catalog={repository}/catalog:v1", f"--image=adoption={repository}/adoption:v1"]
     deployed = _run(fresh_account, "deploy", *images, f"--site-origin={SITE_ORIGIN}")
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
@@ -103,12 +104,15 @@ def test_deploy_roll_back_and_tear_down_leave_the_account_as_it_was(fresh_accoun
     s3 = _client(fresh_account, "s3")
     site_bucket = outputs["site"]["SiteBucketName"]
     config = json.loads(s3.get_object(Bucket=site_bucket, Key="config.json")["Body"].read())
+    pool = _client(fresh_account, "cognito-idp").describe_user_pool(UserPoolId=outputs["identity"]["UserPoolId"])
+    enforced = pool["UserPool"]["Policies"]["PasswordPolicy"]  # what the deployed pool enforces
     assert config == {
         "apiEndpoint": outputs["api"]["ApiUrl"],
         "clicksEndpoint": outputs["clicks"]["ClicksApiUrl"],
         "region": "us-east-1",
         "userPoolId": outputs["identity"]["UserPoolId"],
         "userPoolClientId": outputs["identity"]["UserPoolClientId"],
+        "passwordPolicy": site_password_policy(enforced),
     }
     index = s3.head_object(Bucket=site_bucket, Key="index.html")
     assert (index["ContentType"], index["CacheControl"]) == ("text/html; charset=utf-8", "no-cache")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ..conftest import PARTNER_ORIGIN
+from mysfits_testkit.stack import PARTNER_ORIGIN
 
 pytestmark = pytest.mark.integration
 

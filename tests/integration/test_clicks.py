@@ -22,7 +22,7 @@ import psutil
 import pytest
 import requests
 
-from ..conftest import start_stack
+from mysfits_testkit.stack import start_stack
 
 pytestmark = pytest.mark.integration
 

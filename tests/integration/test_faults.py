@@ -18,8 +18,7 @@ import pytest
 import requests
 
 from mysfits_testkit.identity import Pool
-
-from ..conftest import start_stack
+from mysfits_testkit.stack import start_stack
 
 pytestmark = pytest.mark.integration
 

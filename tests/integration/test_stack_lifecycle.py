@@ -12,8 +12,7 @@ import requests
 
 from mysfits_local.processes import free_port
 from mysfits_local.stack import DEFAULT_PORTS
-
-from ..conftest import start_stack
+from mysfits_testkit.stack import start_stack
 
 pytestmark = pytest.mark.integration
 
