@@ -45,7 +45,7 @@ def moto_url():
     server.stop()
 
 
-def _make_settings(moto_url: str, writer: bool = False, **overrides: str) -> Settings:
+def _make_settings(moto_url: str, kind: type[Settings] = Settings, **overrides: str) -> Settings:
     env = {
         "AWS_REGION": REGION,
         "MYSFITS_TABLE_NAME": "MysfitsTable",
@@ -55,12 +55,13 @@ def _make_settings(moto_url: str, writer: bool = False, **overrides: str) -> Set
         "DYNAMODB_MAX_RETRIES": "0",
     }
     env.update(overrides)
-    return Settings.from_env("test", env, writer=writer)
+    return kind.from_env("test", env)
 
 
 @pytest.fixture(scope="session")
 def make_settings():
-    """Settings for a service talking to `moto_url`, with tracing off; overrides by variable name."""
+    """Settings (of `kind`: a service's own class) for a service talking to `moto_url`, with tracing off;
+    overrides by variable name."""
     return _make_settings
 
 

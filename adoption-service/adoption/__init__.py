@@ -6,15 +6,16 @@ from flask import Flask
 
 from mysfits_shared.auth import TokenVerifier, issuer_for
 from mysfits_shared.models import Mysfit, MysfitLike
-from mysfits_shared.settings import Settings
 from mysfits_shared.web import init_app
+
+from .settings import AdoptionSettings
 
 SERVICE_NAME = "mysfits-adoption"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: AdoptionSettings | None = None) -> Flask:
     """Application factory: settings from the environment unless given."""
-    settings = settings or Settings.from_env(SERVICE_NAME, writer=True)
+    settings = settings or AdoptionSettings.from_env(SERVICE_NAME)
     app = Flask(__name__)
     init_app(app, settings, uses=(Mysfit, MysfitLike))
     app.extensions["token_verifier"] = TokenVerifier(

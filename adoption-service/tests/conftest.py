@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adoption import create_app
+from adoption.settings import AdoptionSettings
 from mysfits_testkit.mysfits import build_mysfit
 
 
@@ -19,7 +20,7 @@ def adoption_settings(make_settings, moto_url, pool):
             "COGNITO_USER_POOL_CLIENT_ID": pool.client_id,
             "COGNITO_JWKS_URL": pool.jwks_url,
         }
-        return make_settings(moto_url, writer=True, **(env | overrides))
+        return make_settings(moto_url, AdoptionSettings, **(env | overrides))
 
     return settings
 

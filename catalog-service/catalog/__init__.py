@@ -5,17 +5,17 @@ from __future__ import annotations
 from flask import Flask
 
 from mysfits_shared.models import Mysfit
-from mysfits_shared.settings import Settings
 from mysfits_shared.web import init_app
 
 from .cache import ResponseCache
+from .settings import CatalogSettings
 
 SERVICE_NAME = "mysfits-catalog"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: CatalogSettings | None = None) -> Flask:
     """Application factory: settings from the environment unless given."""
-    settings = settings or Settings.from_env(SERVICE_NAME)
+    settings = settings or CatalogSettings.from_env(SERVICE_NAME)
     app = Flask(__name__)
     init_app(app, settings, uses=(Mysfit,))  # the likes table is the adoption service's
     app.extensions["catalog_cache"] = ResponseCache(settings.cache_ttl_seconds)

@@ -7,6 +7,7 @@ import pytest
 
 from catalog import create_app
 from catalog.cache import ResponseCache
+from catalog.settings import CatalogSettings
 from mysfits_shared.models import Mysfit
 from mysfits_testkit.mysfits import build_mysfit, put_mysfits
 
@@ -20,7 +21,7 @@ def test_index_and_health(client):
 
 
 def test_health_does_not_touch_the_table(make_settings):
-    down = create_app(make_settings("http://127.0.0.1:9")).test_client()
+    down = create_app(make_settings("http://127.0.0.1:9", CatalogSettings)).test_client()
     assert down.get("/health").status_code == 200
 
 
@@ -226,7 +227,7 @@ def test_unknown_route_and_method(client):
 
 
 def test_table_unreachable_is_503_for_every_read(make_settings):
-    down = create_app(make_settings("http://127.0.0.1:9")).test_client()
+    down = create_app(make_settings("http://127.0.0.1:9", CatalogSettings)).test_client()
     for path in ("/mysfits", "/mysfits?filter=Species&value=Imp", "/mysfits/id-0001"):
         response = down.get(path)
         assert response.status_code == 503, path

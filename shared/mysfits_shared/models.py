@@ -140,9 +140,10 @@ def configure(settings: Settings, uses: tuple[type[Model], ...] = MODELS) -> Non
     from `settings`, and, when likes are among them, the transaction connection (a like and its
     counter change together). The catalog uses `Mysfit` alone: no likes table is set up for it."""
     global _configured, _transaction_connection
-    # The unit tests' shared table fixture sets up both tables from the catalog's settings, which
-    # name no likes table: the template's logical name stands in for it there.
-    table_names = {Mysfit: settings.table_name, MysfitLike: settings.likes_table_name or DEFAULT_LIKES_TABLE_NAME}
+    # Only the adoption service's settings name a likes table; the unit tests' shared table fixture
+    # sets up both tables from the common settings, and the template's logical name stands in.
+    likes_table_name = getattr(settings, "likes_table_name", None) or DEFAULT_LIKES_TABLE_NAME
+    table_names = {Mysfit: settings.table_name, MysfitLike: likes_table_name}
     for model in uses:
         meta = model.Meta
         meta.table_name = table_names[model]

@@ -1,7 +1,8 @@
 """Settings read from environment variables, failing fast with one message naming every problem.
 
 `Env` holds the readers (required, number, flag, URL, origins) every unit's settings are built
-with: the services' `Settings` here, the click enricher's `Config`. Settings are read when a unit
+with: the services' common `Settings` here and each service's own class on it, the click
+enricher's `Config`. Settings are read when a unit
 starts (its application factory, its first invocation), never at import.
 """
 
@@ -11,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Self
 
 from .tracing import DEFAULT_SAMPLING_RATE
 
@@ -98,52 +100,41 @@ class Env:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a service reads from its environment."""
+    """What every service reads from its environment; each service's own settings class adds
+    what only it reads (`catalog.settings.CatalogSettings`, `adoption.settings.AdoptionSettings`)."""
 
     service_name: str
     region: str
     table_name: str
     dynamodb_endpoint: str | None
     cors_allowed_origins: tuple[str, ...]  # echoed in Access-Control-Allow-Origin when a request names one
-    asset_base_url: str | None  # where the images are published: image URIs are made absolute with it
-    cache_ttl_seconds: float
     tracing_enabled: bool
     xray_daemon_address: str
     xray_sampling_rate: float
     dynamodb_timeout_seconds: float
     dynamodb_max_retries: int
     on_ecs: bool
-    likes_table_name: str | None = None
-    user_pool_id: str | None = None
-    user_pool_client_id: str | None = None
-    jwks_url: str | None = None
 
     @classmethod
-    def from_env(cls, service_name: str, environ: Mapping[str, str] | None = None, *, writer: bool = False) -> Settings:
-        """Read settings; raise ConfigError naming every missing or bad variable.
-
-        `writer` services (adoption) also need the likes table and the Cognito user pool.
-        """
+    def from_env(cls, service_name: str, environ: Mapping[str, str] | None = None) -> Self:
+        """Read settings; raise ConfigError naming every missing or bad variable."""
         env = Env(environ)
-        settings = cls(
-            service_name=service_name,
-            region=env.required("AWS_REGION", "AWS_DEFAULT_REGION"),
-            table_name=env.required("MYSFITS_TABLE_NAME"),
-            dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"),
-            cors_allowed_origins=env.origins("CORS_ALLOWED_ORIGINS"),
-            asset_base_url=env.url("ASSET_BASE_URL"),
-            cache_ttl_seconds=env.number("CACHE_TTL_SECONDS", 5.0),
-            tracing_enabled=env.flag("TRACING_ENABLED", True),
-            xray_daemon_address=env.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000",
-            xray_sampling_rate=env.number("XRAY_SAMPLING_RATE", DEFAULT_SAMPLING_RATE, maximum=1),
-            dynamodb_timeout_seconds=env.number("DYNAMODB_TIMEOUT_SECONDS", 2.0, minimum=0.1),
-            dynamodb_max_retries=env.number("DYNAMODB_MAX_RETRIES", 2, kind=int),
-            on_ecs=env.get("ECS_CONTAINER_METADATA_URI_V4") is not None,
-            likes_table_name=env.required("MYSFITS_LIKES_TABLE_NAME") if writer else None,
-            user_pool_id=env.required("COGNITO_USER_POOL_ID") if writer else None,
-            user_pool_client_id=env.required("COGNITO_USER_POOL_CLIENT_ID") if writer else None,
-            # On AWS the keys are at the issuer's well-known address; locally moto serves them.
-            jwks_url=env.url("COGNITO_JWKS_URL"),
-        )
+        settings = cls(service_name=service_name, **cls.read(env))
         env.check(service_name)
         return settings
+
+    @classmethod
+    def read(cls, env: Env) -> dict[str, Any]:
+        """Each field's value from `env` (a subclass adds its own fields to these)."""
+        return {
+            "region": env.required("AWS_REGION", "AWS_DEFAULT_REGION"),
+            "table_name": env.required("MYSFITS_TABLE_NAME"),
+            "dynamodb_endpoint": env.get("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"),
+            "cors_allowed_origins": env.origins("CORS_ALLOWED_ORIGINS"),
+            "tracing_enabled": env.flag("TRACING_ENABLED", True),
+            "xray_daemon_address": env.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000",
+            "xray_sampling_rate": env.number("XRAY_SAMPLING_RATE", DEFAULT_SAMPLING_RATE, maximum=1),
+            "dynamodb_timeout_seconds": env.number("DYNAMODB_TIMEOUT_SECONDS", 2.0, minimum=0.1),
+            "dynamodb_max_retries": env.number("DYNAMODB_MAX_RETRIES", 2, kind=int),
+            "on_ecs": env.get("ECS_CONTAINER_METADATA_URI_V4") is not None,
+        }

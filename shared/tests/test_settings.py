@@ -1,6 +1,6 @@
 import pytest
 
-from mysfits_shared.settings import ConfigError, Settings
+from mysfits_shared.settings import ConfigError, Env, Settings
 
 BASE = {"AWS_REGION": "eu-west-1", "MYSFITS_TABLE_NAME": "Mysfits"}
 
@@ -12,7 +12,6 @@ def test_reads_required_and_defaults():
     assert settings.dynamodb_endpoint is None
     assert settings.tracing_enabled is True
     assert settings.xray_daemon_address == "127.0.0.1:2000"
-    assert settings.cache_ttl_seconds == 5.0
 
 
 def test_default_region_is_a_fallback():
@@ -37,14 +36,13 @@ def test_missing_settings_fail_fast_naming_every_one():
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
-        ("CACHE_TTL_SECONDS", "soon", "CACHE_TTL_SECONDS must be a float"),
-        ("CACHE_TTL_SECONDS", "-1", "CACHE_TTL_SECONDS must be at least 0"),
+        ("DYNAMODB_TIMEOUT_SECONDS", "soon", "DYNAMODB_TIMEOUT_SECONDS must be a float"),
+        ("DYNAMODB_TIMEOUT_SECONDS", "0", "DYNAMODB_TIMEOUT_SECONDS must be at least 0.1"),
         ("TRACING_ENABLED", "maybe", "TRACING_ENABLED must be true or false"),
         ("XRAY_SAMPLING_RATE", "2", "XRAY_SAMPLING_RATE must be between 0 and 1"),
         ("DYNAMODB_MAX_RETRIES", "1.5", "DYNAMODB_MAX_RETRIES must be a int"),
         ("CORS_ALLOWED_ORIGINS", "https://a.example/path", "CORS_ALLOWED_ORIGINS must be origins"),
         ("CORS_ALLOWED_ORIGINS", "https://a.example,*", "CORS_ALLOWED_ORIGINS must be origins"),
-        ("ASSET_BASE_URL", "ftp://x", "ASSET_BASE_URL must be an http"),
     ],
 )
 def test_bad_values_are_rejected(name, value, expected):
@@ -57,14 +55,20 @@ def test_tracing_switch(raw, expected):
     assert Settings.from_env("svc", {**BASE, "TRACING_ENABLED": raw}).tracing_enabled is expected
 
 
-def test_allowed_origins_are_a_list_and_the_asset_base_loses_its_final_slash():
-    settings = Settings.from_env(
-        "svc",
-        {
-            **BASE,
-            "CORS_ALLOWED_ORIGINS": "https://a.example, http://127.0.0.1:8080/,",
-            "ASSET_BASE_URL": "https://cdn.example/x/",
-        },
-    )
+def test_allowed_origins_are_a_list():
+    settings = Settings.from_env("svc", {**BASE, "CORS_ALLOWED_ORIGINS": "https://a.example, http://127.0.0.1:8080/,"})
     assert settings.cors_allowed_origins == ("https://a.example", "http://127.0.0.1:8080")
-    assert settings.asset_base_url == "https://cdn.example/x"
+
+
+@pytest.mark.parametrize("value", ["ftp://x", "https://", "https://a.example/p?q=1", "https://a.example/#f"])
+def test_a_url_is_http_with_a_host_and_a_path_at_most(value):
+    env = Env({"SOME_URL": value})
+    env.url("SOME_URL")
+    with pytest.raises(ConfigError, match="SOME_URL must be an http"):
+        env.check("svc")
+
+
+def test_a_url_loses_its_final_slash():
+    env = Env({"SOME_URL": "https://cdn.example/x/"})
+    assert env.url("SOME_URL") == "https://cdn.example/x"
+    env.check("svc")  # nothing wrong

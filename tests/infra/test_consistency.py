@@ -27,6 +27,8 @@ import yaml
 from marshmallow import Schema, fields
 from marshmallow.validate import Length, OneOf, Range
 
+from adoption.settings import AdoptionSettings
+from catalog.settings import CatalogSettings
 from mysfits_deploy import stacks, templates
 from mysfits_deploy.stacks import BY_NAME, UNITS
 from mysfits_local.infra import LocalInfra
@@ -35,7 +37,7 @@ from mysfits_shared.schemas import ListQuerySchema, MysfitSchema, validate_mysfi
 from mysfits_shared.settings import ConfigError, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {"catalog": False, "adoption": True}  # unit -> settings read as a writer
+SERVICES = {"catalog": CatalogSettings, "adoption": AdoptionSettings}  # unit -> its settings class
 
 
 def _template(unit: str) -> dict:
@@ -111,11 +113,11 @@ class _Recording(Mapping):
         return len(self.values)
 
 
-def _read_by_service(writer: bool) -> tuple[set[str], set[str]]:
+def _read_by_service(kind: type[Settings]) -> tuple[set[str], set[str]]:
     """(every variable the service's settings and gunicorn read, those it requires)."""
     empty = _Recording({})
     with pytest.raises(ConfigError) as missing:
-        Settings.from_env("check", empty, writer=writer)
+        kind.from_env("check", empty)
     required = set(re.findall(r"(\w+)(?: or \w+)* is required", str(missing.value)))
     gunicorn = {
         node.args[0].value

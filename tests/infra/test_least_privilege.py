@@ -17,8 +17,10 @@ import pytest
 from pynamodb.connection.base import Connection
 
 from adoption import create_app as create_adoption
+from adoption.settings import AdoptionSettings
 from catalog import create_app as create_catalog
 from catalog import seed
+from catalog.settings import CatalogSettings
 from mysfits_deploy import templates
 from mysfits_deploy.stacks import BY_NAME
 from mysfits_local.account import ACCOUNT, REGION
@@ -98,7 +100,7 @@ def _assert_exactly(allowed: set[tuple[str, str]], needed: set[tuple[str, str]])
     assert not any("*" in a for a, _ in allowed), "no wildcard actions"
 
 
-def _settings(deployed, writer: bool = False, **extra: str) -> Settings:
+def _settings(deployed, kind: type[Settings] = CatalogSettings, **extra: str) -> Settings:
     data = deployed.outputs["data"]
     env = {
         "AWS_REGION": REGION,
@@ -108,7 +110,7 @@ def _settings(deployed, writer: bool = False, **extra: str) -> Settings:
         "TRACING_ENABLED": "false",
         **extra,
     }
-    return Settings.from_env("least-privilege", env, writer=writer)
+    return kind.from_env("least-privilege", env)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +145,7 @@ def test_the_adoption_role_allows_exactly_the_adoption_writes(deployed, seeded, 
     identity = deployed.outputs["identity"]
     settings = _settings(
         deployed,
-        writer=True,
+        AdoptionSettings,
         COGNITO_USER_POOL_ID=identity["UserPoolId"],
         COGNITO_USER_POOL_CLIENT_ID=identity["UserPoolClientId"],
         COGNITO_JWKS_URL=f"{deployed.aws_url}/{identity['UserPoolId']}/.well-known/jwks.json",

@@ -13,6 +13,7 @@ import requests
 
 from catalog import create_app
 from catalog.seed import bundled_records, seed
+from catalog.settings import CatalogSettings
 from enricher import handler
 from enricher.catalog import FIELDS
 from mysfits_testkit.catalog import CatalogServer, catalog_facts
@@ -24,7 +25,7 @@ def catalog(moto_url, table, make_settings, monkeypatch):
     """The real catalog over HTTP, its table seeded with the bundled mysfits; the enricher asks it."""
     records = bundled_records()
     seed(records)
-    app = create_app(make_settings(moto_url))
+    app = create_app(make_settings(moto_url, CatalogSettings))
     # The app's first table read initialises its clients (most of a second); done here, uncounted,
     # so that no lookup of the enricher's times out on it.
     assert app.test_client().get(f"/mysfits/{records[0]['MysfitId']}").status_code == 200
