@@ -30,6 +30,7 @@ from mysfits_deploy.stacks import BY_NAME
 from mysfits_deploy.templates import TemplateError
 
 from . import clicks
+from .account import CREDENTIALS_ENV
 from .infra import REGION, LocalInfra
 from .processes import NotReady, Probe, Process, answers, answers_ok
 
@@ -198,10 +199,9 @@ class Stack:
         """The environment every service gets: AWS endpoints point at the embedded AWS."""
         env = dict(os.environ)
         env.update(
+            CREDENTIALS_ENV,  # the embedded AWS takes any credentials
             AWS_REGION=REGION,
             AWS_DEFAULT_REGION=REGION,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto accepts any credentials
             AWS_ENDPOINT_URL=self.aws_url,
             # The stand-ins outside moto, found the way boto3 finds any service endpoint.
             AWS_ENDPOINT_URL_FIREHOSE=self.firehose_url,
