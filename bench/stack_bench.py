@@ -34,7 +34,7 @@ import requests
 from mysfits_local.account import CREDENTIALS, REGION
 from mysfits_local.identity import cognito_client, embedded_client, sign_in_visitor
 from mysfits_local.processes import Process, free_port
-from mysfits_local.stack import DEFAULT_PORTS, Ports, Stack
+from mysfits_local.stack import DEFAULT_PORTS, Stack
 from mysfits_testkit.invocation import firehose_event, lambda_context
 
 HERE = Path(__file__).resolve().parent
@@ -110,7 +110,7 @@ def add_bench_mysfits(stack: Stack, count: int) -> list[str]:
     """Extra mysfits to adopt and like (added after the catalog runs, which use the real catalog)."""
     import boto3
 
-    dynamodb = boto3.resource("dynamodb", endpoint_url=stack.aws_url, region_name=REGION, **CREDENTIALS)
+    dynamodb = boto3.resource("dynamodb", endpoint_url=stack.url("aws"), region_name=REGION, **CREDENTIALS)
     table = dynamodb.Table(stack.infra.outputs["data"]["MysfitsTableName"])
     ids = [f"bench-{n:05d}" for n in range(count)]
     with table.batch_writer() as batch:
@@ -136,7 +136,7 @@ def write_requests(path: Path, method: str, action: str, visitors: list[dict], m
 def register_visitors(stack: Stack, count: int) -> list[dict]:
     from concurrent.futures import ThreadPoolExecutor
 
-    cognito = cognito_client(stack.aws_url)
+    cognito = cognito_client(stack.url("aws"))
     client_id = stack.user_pool.client_id
 
     def one(n):
@@ -217,7 +217,7 @@ def start_catalog(stack: Stack, tracing: bool) -> tuple[Process, str]:
     env = {**stack.service_env(), "TRACING_ENABLED": str(tracing).lower()}
     name = f"catalog-traced-{tracing}".lower()
     process = Process(name, part.command(), stack.run_dir / "logs" / f"{name}.log", env, ROOT, part.ready)
-    return process.start_ready(30), stack.url(port)
+    return process.start_ready(30), stack.address(port)
 
 
 def bench_tracing_cost(stack: Stack, profiles: list[str], seconds: int, report) -> None:
@@ -284,7 +284,7 @@ def bench_site(stack: Stack) -> None:
                 received[kind] = received.get(kind, 0) + wire["responseBodySize"] + wire["responseHeadersSize"]
 
             page.on("requestfinished", count)
-            page.goto(stack.site_url + "/", wait_until="commit")
+            page.goto(stack.url("site") + "/", wait_until="commit")
             page.wait_for_function(_GRID_FULL, polling="raf", timeout=30_000)
             elapsed = page.evaluate("performance.now()")
             page.wait_for_load_state("networkidle")
@@ -309,7 +309,7 @@ def bench_transactions(stack: Stack, mysfit_ids: list[str], count: int) -> None:
     """`count` like/unlike transactions straight to the embedded AWS (as the adoption service
     writes them: the like and the mysfit's counter together), each like kept until its unlike
     is due, so the likes table grows: the rate over the first and the last tenth, and memory."""
-    client = embedded_client("dynamodb", stack.aws_url)
+    client = embedded_client("dynamodb", stack.url("aws"))
     tables = stack.infra.outputs["data"]
     aws = psutil.Process(next(p.pid for p in stack.parts if p.name == "aws"))
     before = aws.memory_info().rss / 1e6
@@ -371,14 +371,14 @@ def soak(stack: Stack, visitors: list[dict], mysfit_ids: list[str], seconds: int
     kinds = ("list", "profile", "click", "like/unlike")
     calls = [
         # A page, not the whole table: the adopt runs above added thousands of mysfits.
-        lambda n: session.get(f"{stack.api_url}/mysfits?limit=12", timeout=30),
-        lambda n: session.get(f"{stack.api_url}/mysfits/{mysfit_ids[n % len(mysfit_ids)]}", timeout=30),
+        lambda n: session.get(f"{stack.url('api')}/mysfits?limit=12", timeout=30),
+        lambda n: session.get(f"{stack.url('api')}/mysfits/{mysfit_ids[n % len(mysfit_ids)]}", timeout=30),
         lambda n: session.put(
-            f"{stack.api_url}/clicks", json={"mysfitId": mysfit_ids[n % len(mysfit_ids)]}, timeout=30
+            f"{stack.url('api')}/clicks", json={"mysfitId": mysfit_ids[n % len(mysfit_ids)]}, timeout=30
         ),
         lambda n: session.request(
             "POST" if (n // len(visitors)) % 2 == 0 else "DELETE",  # like, then take it back
-            f"{stack.api_url}/mysfits/{mysfit_ids[0]}/like",
+            f"{stack.url('api')}/mysfits/{mysfit_ids[0]}/like",
             headers={"Authorization": visitors[n % len(visitors)]["id"]},
             timeout=30,
         ),
@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is needed: sudo apt-get install wrk (or run scripts/ensure-system-packages)", file=sys.stderr)
         return 2
 
-    ports = Ports.of({name: free_port() for name in DEFAULT_PORTS})
+    ports = {name: free_port() for name in DEFAULT_PORTS}
     # The stages at their highest limits: the runs measure the stack, not the throttle.
     limits = {"ThrottlingRateLimit": "10000", "ThrottlingBurstLimit": "5000"}
     run_dir = Path(tempfile.mkdtemp(prefix="mysfits-bench-"))
@@ -430,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         pids = {p.name: p.pid for p in stack.parts}
-        mysfits = requests.get(f"{stack.catalog_url}/mysfits", timeout=10).json()["mysfits"]
+        mysfits = requests.get(f"{stack.url('catalog')}/mysfits", timeout=10).json()["mysfits"]
         filters = sorted(
             {f"/mysfits?filter=GoodEvil&value={m['goodevil']}" for m in mysfits}
             | {f"/mysfits?filter=LawChaos&value={m['lawchaos']}" for m in mysfits}
@@ -446,12 +446,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{result.errors:>8}{result.cpu_ms_per_request:>20.3f}  {verdict(result)}", flush=True)  # fmt: skip
 
         for name, base, paths in [
-            ("catalog list", stack.catalog_url, ["/mysfits"]),
-            ("catalog filter", stack.catalog_url, filters),
-            ("catalog get-one", stack.catalog_url, profiles),
-            ("gateway list", stack.api_url, ["/mysfits"]),
-            ("gateway filter", stack.api_url, filters),
-            ("gateway get-one", stack.api_url, profiles),
+            ("catalog list", stack.url("catalog"), ["/mysfits"]),
+            ("catalog filter", stack.url("catalog"), filters),
+            ("catalog get-one", stack.url("catalog"), profiles),
+            ("gateway list", stack.url("api"), ["/mysfits"]),
+            ("gateway filter", stack.url("api"), filters),
+            ("gateway get-one", stack.url("api"), profiles),
         ]:
             run(name, base, "rotate.lua", paths, pids["catalog"], warm_up(args.seconds))
             report(run(name, base, "rotate.lua", paths, pids["catalog"], args.seconds))
@@ -463,20 +463,20 @@ def main(argv: list[str] | None = None) -> int:
         # Likes: every (visitor, mysfit) pair of the catalog once before any repeats.
         pairs = [m["mysfitId"] for m in mysfits] * VISITORS
         likes = write_requests(work / "likes.txt", "POST", "like", visitors, pairs)
-        report(run("gateway like", stack.api_url, "requests.lua", [str(likes), str(THREADS)], pids["adoption"],
+        report(run("gateway like", stack.url("api"), "requests.lua", [str(likes), str(THREADS)], pids["adoption"],
                    args.seconds))  # fmt: skip
         # Adoptions: a fresh mysfit for every request, so each is a real adoption (200).
         fresh = add_bench_mysfits(stack, ADOPTIONS_PER_SECOND * args.seconds)
         adoptions = write_requests(work / "adoptions.txt", "POST", "adopt", visitors, fresh)
-        report(run("gateway adopt", stack.api_url, "requests.lua", [str(adoptions), str(THREADS)], pids["adoption"],
+        report(run("gateway adopt", stack.url("api"), "requests.lua", [str(adoptions), str(THREADS)], pids["adoption"],
                    args.seconds))  # fmt: skip
         ids = [m["mysfitId"] for m in mysfits]
-        run("gateway clicks", stack.api_url, "clicks.lua", ids, pids["api"], warm_up(args.seconds))
-        report(run("gateway clicks", stack.api_url, "clicks.lua", ids, pids["api"], args.seconds))
+        run("gateway clicks", stack.url("api"), "clicks.lua", ids, pids["api"], warm_up(args.seconds))
+        report(run("gateway clicks", stack.url("api"), "clicks.lua", ids, pids["api"], args.seconds))
         print(f"(like: {VISITORS} signed-in visitors x {len(mysfits)} mysfits, each pair once before any repeat;\n"
               " adopt: a fresh mysfit, by a different visitor, every request; clicks: PUT /clicks accepted onto\n"
               " the stream, gateway CPU; errors: any answer but 2xx)")  # fmt: skip
-        bench_enricher(stack.api_url, ids, stack.infra.outputs["clicks"]["FunctionName"])
+        bench_enricher(stack.url("api"), ids, stack.infra.outputs["clicks"]["FunctionName"])
         bench_transactions(stack, ids, args.transactions)
         if args.soak:
             soak(stack, visitors, ids, args.soak)

@@ -38,7 +38,7 @@ PLAN = "parts.json"
 
 def _planner(state: Path):
     """A Stack (stack.py) at `make up`'s addresses that records its parts instead of starting them."""
-    from .stack import DEFAULT_PORTS, Ports, Stack, _port
+    from .stack import DEFAULT_PORTS, Stack, _port
 
     class Planner(Stack):
         parts_plan: dict
@@ -57,7 +57,7 @@ def _planner(state: Path):
 
     from mysfits_deploy.stacks import ROOT
 
-    ports = Ports.of({name: _port(name) for name in DEFAULT_PORTS})
+    ports = {name: _port(name) for name in DEFAULT_PORTS}
     planner = Planner(root=ROOT, ports=ports, run_dir=state, say=lambda line: print(line, flush=True))
     planner.parts_plan = {}
     return planner

@@ -60,28 +60,6 @@ class StackError(RuntimeError):
     """A part of the stack failed to start or stopped unexpectedly."""
 
 
-@dataclass
-class Ports:
-    site: int = DEFAULT_PORTS["site"]
-    api: int = DEFAULT_PORTS["api"]
-    catalog: int = DEFAULT_PORTS["catalog"]
-    adoption: int = DEFAULT_PORTS["adoption"]
-    aws: int = DEFAULT_PORTS["aws"]
-    firehose: int = DEFAULT_PORTS["firehose"]
-    # "lambda" is a keyword: the attribute has a trailing underscore.
-    lambda_: int = DEFAULT_PORTS["lambda"]
-    xray: int = DEFAULT_PORTS["xray"]
-    console: int = DEFAULT_PORTS["console"]
-
-    @classmethod
-    def of(cls, ports: dict[str, int]) -> Ports:
-        """Ports by their DEFAULT_PORTS names (the command line's and the tests')."""
-        return cls(**{("lambda_" if name == "lambda" else name): port for name, port in ports.items()})
-
-    def by_name(self) -> dict[str, int]:
-        return {name.rstrip("_"): port for name, port in vars(self).items()}
-
-
 @dataclass(frozen=True)
 class UserPool:
     id: str
@@ -111,7 +89,7 @@ Entry = Part | tuple[Part, ...] | Step
 @dataclass
 class Stack:
     root: Path
-    ports: Ports
+    ports: dict[str, int]  # by part, as DEFAULT_PORTS names them
     run_dir: Path
     host: str = "127.0.0.1"
     say: Callable[[str], None] = print
@@ -126,12 +104,11 @@ class Stack:
     fresh: bool = False  # forget what the previous runs kept (`make up FRESH=1`)
 
     # -- addresses -------------------------------------------------------------------
-    def url(self, port: int) -> str:
-        return f"http://{self.host}:{port}"
+    def url(self, part: str) -> str:
+        return self.address(self.ports[part])
 
-    @property
-    def site_url(self) -> str:
-        return self.url(self.ports.site)
+    def address(self, port: int) -> str:
+        return f"http://{self.host}:{port}"
 
     @property
     def state_file(self) -> Path:
@@ -161,39 +138,7 @@ class Stack:
     @property
     def allowed_origins_list(self) -> str:
         """The origins whose pages may use the APIs, comma-separated: the site's, then the others."""
-        return ",".join([self.site_url, *self.allowed_origins])
-
-    @property
-    def api_url(self) -> str:
-        return self.url(self.ports.api)
-
-    @property
-    def catalog_url(self) -> str:
-        return self.url(self.ports.catalog)
-
-    @property
-    def adoption_url(self) -> str:
-        return self.url(self.ports.adoption)
-
-    @property
-    def aws_url(self) -> str:
-        return self.url(self.ports.aws)
-
-    @property
-    def firehose_url(self) -> str:
-        return self.url(self.ports.firehose)
-
-    @property
-    def lambda_url(self) -> str:
-        return self.url(self.ports.lambda_)
-
-    @property
-    def xray_url(self) -> str:
-        return self.url(self.ports.xray)
-
-    @property
-    def console_url(self) -> str:
-        return self.url(self.ports.console)
+        return ",".join([self.url("site"), *self.allowed_origins])
 
     def service_env(self) -> dict[str, str]:
         """The environment every service gets: AWS endpoints point at the embedded AWS."""
@@ -202,16 +147,16 @@ class Stack:
             CREDENTIALS_ENV,  # the embedded AWS takes any credentials
             AWS_REGION=REGION,
             AWS_DEFAULT_REGION=REGION,
-            AWS_ENDPOINT_URL=self.aws_url,
+            AWS_ENDPOINT_URL=self.url("aws"),
             # The stand-ins outside moto, found the way boto3 finds any service endpoint.
-            AWS_ENDPOINT_URL_FIREHOSE=self.firehose_url,
-            AWS_ENDPOINT_URL_LAMBDA=self.lambda_url,
+            AWS_ENDPOINT_URL_FIREHOSE=self.url("firehose"),
+            AWS_ENDPOINT_URL_LAMBDA=self.url("lambda"),
             # The site's pages, and any other origin given on `make up` (MYSFITS_ALLOWED_ORIGINS).
             CORS_ALLOWED_ORIGINS=self.allowed_origins_list,
-            ASSET_BASE_URL=self.site_url,  # where the images are published
+            ASSET_BASE_URL=self.url("site"),  # where the images are published
             # The X-Ray stand-in: segments over UDP, the X-Ray API over HTTP, on one port.
-            AWS_XRAY_DAEMON_ADDRESS=f"{self.host}:{self.ports.xray}",
-            AWS_ENDPOINT_URL_XRAY=self.xray_url,
+            AWS_XRAY_DAEMON_ADDRESS=f"{self.host}:{self.ports['xray']}",
+            AWS_ENDPOINT_URL_XRAY=self.url("xray"),
             # On one machine every request is traced (on AWS: the first each second, then 5%).
             XRAY_SAMPLING_RATE="1",
             PYTHONUNBUFFERED="1",
@@ -226,62 +171,66 @@ class Stack:
             "MYSFITS_LIKES_TABLE_NAME": self.infra.outputs["data"]["LikesTableName"],
             "COGNITO_USER_POOL_ID": self.user_pool.id,
             "COGNITO_USER_POOL_CLIENT_ID": self.user_pool.client_id,
-            "COGNITO_JWKS_URL": f"{self.aws_url}/{self.user_pool.id}/.well-known/jwks.json",
+            "COGNITO_JWKS_URL": f"{self.url('aws')}/{self.user_pool.id}/.well-known/jwks.json",
         }
 
     # -- the plan ---------------------------------------------------------------------
     def plan(self) -> list[Entry]:
         """The whole stack in start order; `stop` goes the other way."""
         return [
-            Part("xray", lambda: self._module("mysfits_local.xray", self.ports.xray), answers(self.xray_url)),
+            Part("xray", lambda: self._module("mysfits_local.xray", self.ports["xray"]), answers(self.url("xray"))),
             Part(
                 "aws",
                 lambda: self._module(
                     "mysfits_local.aws",
-                    self.ports.aws,
+                    self.ports["aws"],
                     "--signing-key",
                     str(self.signing_key_file),
                     "--state",
                     str(self.state_file),
                 ),
-                answers_ok(f"{self.aws_url}/moto-api/"),
+                answers_ok(f"{self.url('aws')}/moto-api/"),
             ),
             self._deploy_foundation,
             self._seed,
             (
-                self.service_part("catalog", self.ports.catalog),
-                self.service_part("adoption", self.ports.adoption, env=self._adoption_env),
+                self.service_part("catalog", self.ports["catalog"]),
+                self.service_part("adoption", self.ports["adoption"], env=self._adoption_env),
             ),
-            Part("api", self._gateway_command, answers_ok(f"{self.api_url}/mysfits", timeout=5)),
+            Part("api", self._gateway_command, answers_ok(f"{self.url('api')}/mysfits", timeout=5)),
             # It journals what it accepts until S3 has it, so a restarted stand-in (or the next run,
             # which keeps the buckets) delivers it; at a stop it delivers its buffers first.
             Part(
                 "firehose",
                 lambda: self._module(
-                    "mysfits_local.firehose", self.ports.firehose, "--data-dir", str(self.firehose_dir)
+                    "mysfits_local.firehose", self.ports["firehose"], "--data-dir", str(self.firehose_dir)
                 ),
-                answers(self.firehose_url),
+                answers(self.url("firehose")),
                 stop_timeout=FLUSH_TIMEOUT,
             ),
             self._deploy_clicks,
             # The enricher, as the clicks stack configures the function; stopped after the Firehose
             # stand-in, which delivers its buffers through it.
             Part(
-                "lambda", self._lambda_command, answers(self.lambda_url), env=self._function_env, stops_after="firehose"
+                "lambda",
+                self._lambda_command,
+                answers(self.url("lambda")),
+                env=self._function_env,
+                stops_after="firehose",
             ),
             self._publish_settings,
-            Part("site", self._site_command, answers_ok(f"{self.site_url}/config.json")),
+            Part("site", self._site_command, answers_ok(f"{self.url('site')}/config.json")),
             Part(
                 "console",
                 lambda: self._module(
                     "mysfits_local.console",
-                    self.ports.console,
+                    self.ports["console"],
                     "--xray-endpoint",
-                    self.xray_url,
+                    self.url("xray"),
                     "--run-dir",
                     str(self.run_dir),
                 ),
-                answers(self.console_url),
+                answers(self.url("console")),
             ),
         ]
 
@@ -292,24 +241,24 @@ class Stack:
         """A service under gunicorn, as its image runs it."""
         command = [sys.executable, "-m", "gunicorn", "-c", "python:mysfits_shared.gunicorn_conf",
                    "--bind", f"{self.host}:{port}", f"{name}:create_app()"]  # fmt: skip
-        return Part(name, lambda: command, answers_ok(f"{self.url(port)}/health"), env)
+        return Part(name, lambda: command, answers_ok(f"{self.address(port)}/health"), env)
 
     def _gateway_command(self) -> list[str]:
         """The definitions the API stacks deploy (their templates' DefinitionUri), with their stage."""
         stage_variables = {
-            "catalogHost": f"{self.host}:{self.ports.catalog}",
-            "adoptionHost": f"{self.host}:{self.ports.adoption}",
+            "catalogHost": f"{self.host}:{self.ports['catalog']}",
+            "adoptionHost": f"{self.host}:{self.ports['adoption']}",
             "vpcLinkId": "local",
             "allowedOrigins": self.allowed_origins_list,
         }
         return self._module(
             "mysfits_local.gateway",
-            self.ports.api,
+            self.ports["api"],
             *(argument for path in LocalInfra.definitions() for argument in ("--definition", str(path))),
             *(f"--definition-variable={name}={value}" for name, value in self.infra.definition_variables().items()),
             *(f"--stage-variable={name}={value}" for name, value in stage_variables.items()),
             "--cognito-endpoint",
-            self.aws_url,
+            self.url("aws"),
             "--cognito-client-id",
             self.user_pool.client_id,
             *(f"--throttle={value}" for value in LocalInfra.stage_throttling(overrides=self.stage_parameters)),
@@ -320,7 +269,7 @@ class Stack:
         function = self._function
         return self._module(
             "mysfits_local.lambda_runtime",
-            self.ports.lambda_,
+            self.ports["lambda"],
             "--function",
             f"{function['FunctionName']}={function['Handler']}",
             "--timeout",
@@ -337,7 +286,7 @@ class Stack:
     def _site_command(self) -> list[str]:
         return self._module(
             "mysfits_local.site",
-            self.ports.site,
+            self.ports["site"],
             "--web-dir",
             str(self.root / "web"),
             "--config",
@@ -345,13 +294,13 @@ class Stack:
             "--template",
             str(self.root / "cfn/site.yaml"),
             # The APIs (the clicks API is on the same gateway) and the embedded Cognito.
-            f"--connect-origin={self.api_url}",
-            f"--connect-origin={self.aws_url}",
+            f"--connect-origin={self.url('api')}",
+            f"--connect-origin={self.url('aws')}",
         )
 
     # -- the steps between the parts ------------------------------------------------------
     def _deploy_foundation(self) -> None:
-        self.infra = LocalInfra(self.aws_url)
+        self.infra = LocalInfra(self.url("aws"))
         for unit in ("artifacts", "data", "identity"):
             self._deploy(unit)
         identity = self.infra.outputs["identity"]
@@ -370,7 +319,7 @@ class Stack:
             "clicks",
             {
                 # The enricher asks the public Mysfits API, as it does on AWS.
-                "CatalogApiUrl": self.api_url,
+                "CatalogApiUrl": self.url("api"),
                 "AllowedOrigins": self.allowed_origins_list,
                 # Deliver within a second, so a click shows up at once (AWS: a minute by default).
                 "BufferIntervalInSeconds": str(CLICKS_BUFFER_SECONDS),
@@ -385,7 +334,7 @@ class Stack:
 
     def _publish_settings(self) -> None:
         """The stacks' outputs for later commands, and the site's config.json."""
-        self.infra.save(self.run_dir / STACK_FILE, xrayUrl=self.xray_url)
+        self.infra.save(self.run_dir / STACK_FILE, xrayUrl=self.url("xray"))
         self.write_site_config()
 
     # -- start / stop ----------------------------------------------------------------
@@ -448,13 +397,13 @@ class Stack:
         from mysfits_deploy.stacks import site_password_policy
 
         config = {
-            "apiEndpoint": self.api_url,
-            "clicksEndpoint": self.api_url,  # the clicks API is served by the same gateway here
+            "apiEndpoint": self.url("api"),
+            "clicksEndpoint": self.url("api"),  # the clicks API is served by the same gateway here
             "region": REGION,
             "userPoolId": self.user_pool.id,
             "userPoolClientId": self.user_pool.client_id,
             "passwordPolicy": site_password_policy(),
-            "cognitoEndpoint": self.aws_url,
+            "cognitoEndpoint": self.url("aws"),
             # On one machine no email is sent: the site says any confirmation code works.
             "localStack": True,
         }
@@ -492,7 +441,7 @@ class Stack:
 
     # -- helpers ---------------------------------------------------------------------
     def _check_ports_free(self) -> None:
-        for name, port in self.ports.by_name().items():
+        for name, port in self.ports.items():
             with socket.socket() as probe:
                 if probe.connect_ex((self.host, port)) == 0:
                     raise StackError(
@@ -555,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (root / "cfn/api/mysfits-api.yaml").exists():
         print("run this from the repository root (where the Makefile is)", file=sys.stderr)
         return 2
-    ports = Ports.of({name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS})
+    ports = {name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS}
     stack = Stack(
         root=root,
         ports=ports,
@@ -576,16 +525,16 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         print(
             "\nMythical Mysfits is running:\n"
-            f"  site      {stack.site_url}/\n"
-            f"  API       {stack.api_url}/mysfits\n"
-            f"  catalog   {stack.catalog_url}/ (behind the API, as behind the internal load balancer)\n"
-            f"  adoption  {stack.adoption_url}/ (behind the API)\n"
-            f"  clicks    PUT {stack.api_url}/clicks -> Firehose {stack.firehose_url} -> enricher "
+            f"  site      {stack.url('site')}/\n"
+            f"  API       {stack.url('api')}/mysfits\n"
+            f"  catalog   {stack.url('catalog')}/ (behind the API, as behind the internal load balancer)\n"
+            f"  adoption  {stack.url('adoption')}/ (behind the API)\n"
+            f"  clicks    PUT {stack.url('api')}/clicks -> Firehose {stack.url('firehose')} -> enricher "
             f"-> s3://{stack.infra.outputs['clicks']['ClicksBucketName']}/clicks/ (see them: make clicks)\n"
-            f"  Lambda    {stack.lambda_url}/ (the click enricher, in the Lambda stand-in)\n"
-            f"  ops       {stack.console_url}/ (traces, service map, clicks; make trace prints the latest)\n"
-            f"  X-Ray     udp and {stack.xray_url}/ (daemon and X-Ray API stand-in)\n"
-            f"  AWS       {stack.aws_url}/ (embedded moto)\n"
+            f"  Lambda    {stack.url('lambda')}/ (the click enricher, in the Lambda stand-in)\n"
+            f"  ops       {stack.url('console')}/ (traces, service map, clicks; make trace prints the latest)\n"
+            f"  X-Ray     udp and {stack.url('xray')}/ (daemon and X-Ray API stand-in)\n"
+            f"  AWS       {stack.url('aws')}/ (embedded moto)\n"
             f"  logs      {stack.run_dir / 'logs'}\n"
             "Press Ctrl-C to stop.",
             flush=True,
