@@ -27,6 +27,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from . import cloudformation, templates
+from .site import published
 from .stacks import (
     BY_NAME,
     PIPELINES,
@@ -263,7 +264,7 @@ class Deployer:
         bucket = site.get("SiteBucketName")
         for path in sorted((ROOT / "web").rglob("*")):
             if path.is_file():
-                self.put_site_file(bucket, str(path.relative_to(ROOT / "web")), path.read_bytes())
+                self.put_site_file(bucket, str(path.relative_to(ROOT / "web")), published(path))
         self.put_site_file(bucket, "config.json", (json.dumps(config, indent=2) + "\n").encode())
         distribution = site.get("DistributionId")
         if self.dry_run:

@@ -4,7 +4,8 @@ Serves `web/` and, at `/config.json`, the file the stack generated for this run,
 page reads its settings exactly as it does from the bucket on AWS. Every answer carries the
 security headers of the site template's CloudFront response headers policy (the
 Content-Security-Policy with this stack's API and Cognito origins in connect-src), as the
-distribution adds them; no directory is listed and no server version is named. Where the
+distribution adds them; no directory is listed and no server version is named. Files are served
+as the deploy tool publishes them (`mysfits_deploy.site`: scripts and styles minified). Where the
 template's cache behavior says `Compress: true`, text files of 1,000 bytes or more are sent
 gzipped to a browser that accepts it, as CloudFront does.
 
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from mysfits_deploy import templates
+from mysfits_deploy.site import MINIFIERS, published_cached
 
 from .infra import REGION
 
@@ -68,7 +70,7 @@ MIN_COMPRESSED_BYTES = 1000
 
 @functools.lru_cache(maxsize=256)
 def _gzipped(path: str, mtime_ns: int) -> bytes:  # the file's time is in the key: an edited file is zipped again
-    return gzip.compress(Path(path).read_bytes(), compresslevel=6, mtime=0)
+    return gzip.compress(published_cached(path, mtime_ns), compresslevel=6, mtime=0)
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
@@ -90,21 +92,29 @@ class SiteHandler(SimpleHTTPRequestHandler):
         super().__init__(*args, **kwargs)
 
     def send_head(self):
-        """The file, gzipped when the browser accepts it and it is worth it; else as the base class."""
+        """The file as it is published (scripts and styles minified), gzipped when the browser
+        accepts it and it is worth it; other files as the base class serves them."""
         path = self.translate_path(self.path)
         if os.path.isdir(path) and self.path.split("?", 1)[0].endswith("/"):
             path = os.path.join(path, "index.html")  # as the base class serves a directory
-        accepted = "gzip" in self.headers.get("Accept-Encoding", "")
-        if not (self.compress and accepted and os.path.isfile(path)):
+        if not os.path.isfile(path):
             return super().send_head()
-        content_type = self.guess_type(path)
-        stat = os.stat(path)
-        if not content_type.startswith(COMPRESSIBLE) or stat.st_size < MIN_COMPRESSED_BYTES:
+        content_type, stat = self.guess_type(path), os.stat(path)
+        body = published_cached(path, stat.st_mtime_ns)
+        compressed = (
+            self.compress
+            and "gzip" in self.headers.get("Accept-Encoding", "")
+            and content_type.startswith(COMPRESSIBLE)
+            and len(body) >= MIN_COMPRESSED_BYTES
+        )
+        if not compressed and Path(path).suffix not in MINIFIERS:
             return super().send_head()
-        body = _gzipped(path, stat.st_mtime_ns)
+        if compressed:
+            body = _gzipped(path, stat.st_mtime_ns)
         self.send_response(200)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Encoding", "gzip")
+        if compressed:
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Vary", "Accept-Encoding")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Last-Modified", self.date_time_string(stat.st_mtime))

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from mysfits_deploy.site import published
 from mysfits_deploy.stacks import UNITS, site_password_policy
 from mysfits_local.account import ACCOUNT, REGION
 
@@ -116,8 +117,9 @@ def test_deploy_roll_back_and_tear_down_leave_the_account_as_it_was(fresh_accoun
     }
     index = s3.head_object(Bucket=site_bucket, Key="index.html")
     assert (index["ContentType"], index["CacheControl"]) == ("text/html; charset=utf-8", "no-cache")
-    script = s3.head_object(Bucket=site_bucket, Key="js/app.js")
+    script = s3.get_object(Bucket=site_bucket, Key="js/app.js")
     assert script["ContentType"].startswith(("text/javascript", "application/javascript"))
+    assert script["Body"].read() == published(ROOT / "web/js/app.js")  # minified, as the site serves it
     # The services run the images given; the CORS origin is the site's.
     catalog = {
         p["ParameterKey"]: p["ParameterValue"]

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from mysfits_deploy.site import published
+from mysfits_deploy.stacks import ROOT
 from mysfits_testkit.stack import PARTNER_ORIGIN
 
 pytestmark = pytest.mark.integration
@@ -197,6 +199,10 @@ def test_the_site_and_the_api_compress_as_cloudfront_and_the_stage_do(stack):
         assert len(zipped) < len(plain.content) / 2, path
         assert gzip.decompress(zipped) == plain.content
         assert "Content-Encoding" not in plain.headers
+        assert plain.content == published(ROOT / "web" / (path.lstrip("/") or "index.html")), path
+    # Scripts and styles as the deploy tool publishes them: minified.
+    for path in ("js/app.js", "css/site.css"):
+        assert len(published(ROOT / "web" / path)) < len((ROOT / "web" / path).read_bytes()) * 0.8, path
     small = requests.get(f"{stack.site_url}/config.json", headers=gzip_ok, timeout=10)
     assert "Content-Encoding" not in small.headers  # under 1,000 bytes: not worth it
 

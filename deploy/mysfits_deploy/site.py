@@ -1,0 +1,29 @@
+"""The site as it is published: the files of web/, with the scripts and styles minified.
+
+The deploy tool uploads these bytes to the site bucket, and the one-machine site server serves
+the same bytes, so a visitor downloads the same thing from either. The sources in web/ stay
+readable; only what is published is minified (comments and layout dropped, names kept).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import rcssmin
+import rjsmin
+
+MINIFIERS = {".js": rjsmin.jsmin, ".css": rcssmin.cssmin}
+
+
+def published(path: Path) -> bytes:
+    """What the bucket holds for `path`, a file of web/."""
+    minify = MINIFIERS.get(path.suffix)
+    data = path.read_bytes()
+    return minify(data.decode("utf-8")).encode("utf-8") if minify else data
+
+
+@functools.lru_cache(maxsize=256)
+def published_cached(path: str, mtime_ns: int) -> bytes:
+    """`published`, kept per file version (the time is in the key: an edited file is read again)."""
+    return published(Path(path))
