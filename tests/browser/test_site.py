@@ -45,6 +45,14 @@ def test_grid_shows_every_mysfit_with_image_name_species_and_alignment(stack, pa
     assert outside == []
 
 
+def test_the_first_views_card_images_load_at_once_the_rest_and_the_profile_image_lazily(stack, page):
+    page.goto(stack.site_url + "/")
+    page.wait_for_selector(READY)
+    loading = _cards(page).locator("img").evaluate_all("images => images.map((img) => img.loading)")
+    assert loading == ["eager"] * 8 + ["lazy"] * (len(BUNDLED) - 8)  # four columns, two rows in view
+    expect(page.locator("[data-testid=profile-image]")).to_have_attribute("loading", "lazy")
+
+
 def test_filtering_on_evil_shows_only_evil_mysfits_and_is_in_the_url(stack, page):
     evil = {m["MysfitId"] for m in BUNDLED if m["GoodEvil"] == "Evil"}
     page.goto(stack.site_url + "/")

@@ -383,7 +383,7 @@ function setGridState(state) {
 function renderGrid(mysfits, filters) {
   const sorted = sortByName(mysfits).map(withRecent);
   shownById = new Map(sorted.map((mysfit) => [mysfit.mysfitId, mysfit]));
-  grid.replaceChildren(...sorted.map((mysfit) => renderCard(mysfit, stateFor(mysfit))));
+  grid.replaceChildren(...sorted.map((mysfit, position) => renderCard(mysfit, stateFor(mysfit), position)));
   hideError();
   resultCount.textContent = countText(sorted.length, filters);
   emptyState.hidden = sorted.length > 0;

@@ -154,9 +154,17 @@ function setBusy(button, busy) {
   }
 }
 
-/** One grid card; its name is the button that opens the profile (app.js also opens it on any card click). */
-export function renderCard(mysfit, state) {
-  const img = el('img', { class: 'media__image', width: '320', height: '320', loading: 'lazy', decoding: 'async' });
+/** How many cards a first view can show (four columns, two rows): their images load at once. */
+const CARDS_IN_FIRST_VIEW = 8;
+
+/**
+ * One grid card; its name is the button that opens the profile (app.js also opens it on any card
+ * click). `position` in the grid: the cards a first view shows load their image at once, the
+ * others lazily, when they are scrolled near.
+ */
+export function renderCard(mysfit, state, position = 0) {
+  const loading = position < CARDS_IN_FIRST_VIEW ? 'eager' : 'lazy';
+  const img = el('img', { class: 'media__image', width: '320', height: '320', loading, decoding: 'async' });
   const media = el('div', { class: 'media card__media' }, img);
   watchImage(img);
   setImage(img, mysfit.thumbImageUri || mysfit.profileImageUri, altText(mysfit), mysfit.name);
