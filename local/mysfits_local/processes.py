@@ -1,9 +1,9 @@
 """One way to run a part of the stack as its own process: start it, wait until it is ready, stop it.
 
 `up` (`stack.py`), the tests and the benchmark all start processes through `Process`. Readiness
-is a probe (`answers`, `answers_ok`, `file_exists`), never a line of printed text. A process
-runs in its own process group, so stopping it stops whatever it started (gunicorn's workers),
-and it is told to stop (SIGTERM) if the process that started it dies.
+is a probe (`answers`, `answers_ok`, or any callable, such as a check of `up`'s ready file), never
+a line of printed text. A process runs in its own process group, so stopping it stops whatever it
+started (gunicorn's workers), and it is told to stop (SIGTERM) if the process that started it dies.
 """
 
 from __future__ import annotations
@@ -48,10 +48,6 @@ def answers(url: str, timeout: float = 2) -> Probe:
 def answers_ok(url: str, timeout: float = 2) -> Probe:
     """Ready once `url` answers 2xx."""
     return lambda: requests.get(url, timeout=timeout).ok
-
-
-def file_exists(path: Path) -> Probe:
-    return path.exists
 
 
 def _die_with_parent() -> None:
