@@ -22,6 +22,9 @@ import boto3
 import botocore.exceptions
 from aiohttp import web
 
+from mysfits_deploy.site import published
+from mysfits_deploy.stacks import ROOT
+
 from . import name_no_version, traces
 from .clicks import read_clicks
 from .identity import embedded_client
@@ -115,6 +118,11 @@ async def clicks(request: web.Request) -> web.Response:
     return web.json_response(await _call(f"s3://{bucket}", _read_clicks, endpoint, bucket, request.app["region"]))
 
 
+async def site_stylesheet(_request: web.Request) -> web.Response:
+    """The site's stylesheet, as it is published: the console is drawn in the site's look."""
+    return web.Response(body=published(ROOT / "web/css/site.css"), content_type="text/css", charset="utf-8")
+
+
 async def index(_request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Content-Type": "text/html; charset=utf-8"})
 
@@ -140,6 +148,7 @@ def create_app(xray_endpoint=None, aws_url=None, run_dir=Path(".run"), clicks_bu
     app.router.add_get("/api/service-map", service_map)
     app.router.add_get("/api/clicks", clicks)
     app.router.add_get("/", index)
+    app.router.add_get("/site.css", site_stylesheet)
     app.router.add_static("/", STATIC_DIR)
     return app
 

@@ -20,6 +20,8 @@ import boto3
 import pytest
 import requests
 
+from mysfits_deploy.site import published
+from mysfits_deploy.stacks import ROOT
 from mysfits_local.processes import free_port
 from mysfits_local.traces import build_trace, format_tree
 from mysfits_testkit.services import start_service
@@ -218,11 +220,15 @@ def test_the_page_is_served_with_nothing_from_elsewhere(console):
     assert page.status_code == 200
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert re.findall(r'(?:src|href)="([^"#]+)"', page.text) == ["favicon.svg", "console.css", "console.js"]
-    for name, kind in (("console.js", "javascript"), ("console.css", "text/css"), ("favicon.svg", "image/svg+xml")):
+    found = re.findall(r'(?:src|href)="([^"#]+)"', page.text)
+    assert found == ["favicon.svg", "site.css", "console.css", "console.js"]
+    kinds = {"console.js": "javascript", "site.css": "text/css", "console.css": "text/css", "favicon.svg": "image/svg"}
+    for name, kind in kinds.items():
         answer = requests.get(f"{console}/{name}", timeout=5)
         assert answer.status_code == 200
         assert kind in answer.headers["Content-Type"]
+    # In the site's look: the site's own stylesheet, as it is published, under the console's rules.
+    assert requests.get(f"{console}/site.css", timeout=5).content == published(ROOT / "web/css/site.css")
 
 
 def test_without_x_ray_or_the_stack_the_api_says_503(tmp_path):
