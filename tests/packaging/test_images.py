@@ -71,7 +71,6 @@ def _install_as_the_image_does(service: str, where: Path) -> Path:
     env_dir, context = where / service, where / f"{service}-context"
     for folder in ("shared", service):
         shutil.copytree(ROOT / folder, context / folder, ignore=shutil.ignore_patterns("build", "*.egg-info", "tests"))
-    venv.create(env_dir, with_pip=True)
     pip = [str(env_dir / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "-r", context / service / "requirements.txt"], check=True, timeout=600)
     subprocess.run([*pip, "--no-deps", "./shared", f"./{service}"], check=True, timeout=600, cwd=context)
@@ -82,6 +81,10 @@ def _install_as_the_image_does(service: str, where: Path) -> Path:
 def images(tmp_path_factory) -> dict[str, Path]:
     """Every service installed as its image is, side by side (installing is mostly waiting)."""
     where = tmp_path_factory.mktemp("images")
+    # The environments one after another: a new environment's python is copied in, then run, and a
+    # process another thread forks meanwhile would hold it open for writing ("Text file busy").
+    for service in SERVICES:
+        venv.create(where / service, with_pip=True)
     with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
         return dict(zip(SERVICES, pool.map(lambda s: _install_as_the_image_does(s, where), SERVICES), strict=True))
 
