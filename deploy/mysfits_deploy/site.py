@@ -7,7 +7,6 @@ readable; only what is published is minified (comments and layout dropped, names
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import rcssmin
@@ -21,9 +20,3 @@ def published(path: Path) -> bytes:
     minify = MINIFIERS.get(path.suffix)
     data = path.read_bytes()
     return minify(data.decode("utf-8")).encode("utf-8") if minify else data
-
-
-@functools.lru_cache(maxsize=256)
-def published_cached(path: str, mtime_ns: int) -> bytes:
-    """`published`, kept per file version (the time is in the key: an edited file is read again)."""
-    return published(Path(path))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from mysfits_deploy import templates
-from mysfits_deploy.site import MINIFIERS, published_cached
+from mysfits_deploy.site import MINIFIERS, published
 
 from .infra import REGION
 
@@ -68,9 +68,15 @@ COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/sv
 MIN_COMPRESSED_BYTES = 1000
 
 
+# Kept per file version: the file's time is in the key, so an edited file is read and zipped again.
 @functools.lru_cache(maxsize=256)
-def _gzipped(path: str, mtime_ns: int) -> bytes:  # the file's time is in the key: an edited file is zipped again
-    return gzip.compress(published_cached(path, mtime_ns), compresslevel=6, mtime=0)
+def _published(path: str, mtime_ns: int) -> bytes:
+    return published(Path(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _gzipped(path: str, mtime_ns: int) -> bytes:
+    return gzip.compress(_published(path, mtime_ns), compresslevel=6, mtime=0)
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
@@ -100,14 +106,17 @@ class SiteHandler(SimpleHTTPRequestHandler):
         if not os.path.isfile(path):
             return super().send_head()
         content_type, stat = self.guess_type(path), os.stat(path)
-        body = published_cached(path, stat.st_mtime_ns)
-        compressed = (
+        minified = Path(path).suffix in MINIFIERS
+        gzip_accepted = (
             self.compress
             and "gzip" in self.headers.get("Accept-Encoding", "")
             and content_type.startswith(COMPRESSIBLE)
-            and len(body) >= MIN_COMPRESSED_BYTES
         )
-        if not compressed and Path(path).suffix not in MINIFIERS:
+        if not (minified or gzip_accepted):
+            return super().send_head()  # an image as it is: not read here
+        body = _published(path, stat.st_mtime_ns)
+        compressed = gzip_accepted and len(body) >= MIN_COMPRESSED_BYTES
+        if not (minified or compressed):
             return super().send_head()
         if compressed:
             body = _gzipped(path, stat.st_mtime_ns)
