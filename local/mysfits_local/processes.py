@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def module_command(module: str, host: str, port: int, *args: str) -> list[str]:
+    """`python -m module --host HOST --port PORT *args`: how every stand-in and the stack's parts start."""
+    return [sys.executable, "-m", module, "--host", host, "--port", str(port), *args]
 
 
 def answers(url: str, timeout: float = 2) -> Probe:

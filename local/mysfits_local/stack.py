@@ -32,7 +32,7 @@ from mysfits_deploy.templates import TemplateError
 from . import clicks
 from .account import CREDENTIALS_ENV
 from .infra import REGION, LocalInfra
-from .processes import NotReady, Probe, Process, answers, answers_ok
+from .processes import NotReady, Probe, Process, answers, answers_ok, module_command
 
 DEFAULT_PORTS = {
     "site": 8080,
@@ -235,7 +235,7 @@ class Stack:
         ]
 
     def _module(self, module: str, port: int, *args: str) -> list[str]:
-        return [sys.executable, "-m", module, "--host", self.host, "--port", str(port), *args]
+        return module_command(module, self.host, port, *args)
 
     def service_part(self, name: str, port: int, env: Callable[[], dict[str, str]] = dict) -> Part:
         """A service under gunicorn, as its image runs it."""

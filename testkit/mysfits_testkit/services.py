@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mysfits_local.processes import Process, answers, free_port
+from mysfits_local.processes import Process, answers, free_port, module_command
 
 
 @dataclass
@@ -22,7 +21,7 @@ def start_service(
     """`python -m module --host 127.0.0.1 --port <port or a free one> *args`, once it answers on `ready_path`."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args]
+    command = module_command(module, "127.0.0.1", port, *args)
     log_path.unlink(missing_ok=True)  # this run's output only
     service = Service(module, command, log_path, env, ready=answers(url + ready_path, timeout=1), url=url)
     return service.start_ready(timeout=30)
