@@ -12,10 +12,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
-
 from mysfits_deploy.stacks import ROOT
 from mysfits_local.clicks import ClickReport, read_clicks
+from mysfits_local.identity import embedded_client
 from mysfits_local.processes import NotReady, Process, free_port
 from mysfits_local.stack import DEFAULT_PORTS, READY_FILE, STACK_FILE
 
@@ -51,7 +50,7 @@ class RunningStack:
 
     def s3(self):
         """An S3 client on the stack's embedded AWS."""
-        return boto3.session.Session(region_name="us-east-1").client("s3", endpoint_url=self.aws_url)
+        return embedded_client("s3", self.aws_url)
 
     @property
     def outputs(self) -> dict[str, dict[str, str]]:
