@@ -5,10 +5,12 @@ prints requests/s, p50 and p99 latency for list, filter and get-one, straight to
 catalog service (as the load balancer reaches it) and through the API Gateway stand-in,
 plus the serving processes' CPU milliseconds per request. Then like and adopt through the
 gateway, each request by a different signed-in visitor (and, for adopt, on a different
-mysfit, so every adoption is a real one). Then the click pipeline: clicks accepted per
-second through the gateway (PUT /clicks, the Firehose stand-in behind it), and the click
-enricher's records/s on a 500-record Firehose batch over the 12 mysfits, cold (empty cache:
-one catalog call per distinct mysfit) and warm (no catalog call), with its catalog calls.
+mysfit, so every adoption is a real one), with every part's CPU per request (wrk's too) and
+the rate that CPU allows on this machine's cores and through the embedded AWS's lock. Then
+the click pipeline: clicks accepted per second through the gateway (PUT /clicks, the
+Firehose stand-in behind it), and the click enricher's records/s on a 500-record Firehose
+batch over the 12 mysfits, cold (empty cache: one catalog call per distinct mysfit) and warm
+(no catalog call), with its catalog calls.
 The site's first view in headless Chromium (Debian's): bytes on the wire by type, and the time
 to a full grid with the images in view, median and p90 over SITE_LOADS loads with an empty cache.
 Targets (2-core machine) are printed beside the figures; a figure below its target is
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -55,6 +58,7 @@ class Result:
     p99_ms: float
     errors: int
     cpu_ms_per_request: float
+    cpu_ms_by_part: dict[str, float] | None = None  # every part's CPU per request, and wrk's (the client)
 
 
 def _ms(value: str, unit: str) -> float:
@@ -91,19 +95,50 @@ def warm_up(seconds: int) -> int:
     return min(2, seconds)
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU of this process's finished children (wrk, once it has been waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(
-    name: str, base_url: str, script: str, script_args: list[str], pid: int, seconds: int, header: str | None = None
+    name: str,
+    base_url: str,
+    script: str,
+    script_args: list[str],
+    pid: int,
+    seconds: int,
+    header: str | None = None,
+    parts: dict[str, int] | None = None,
 ) -> Result:
-    """One wrk run; `pid` is the service whose CPU per request is reported."""
+    """One wrk run; `pid` is the service whose CPU per request is reported; with `parts` (name:
+    pid), every part's CPU per request too, and wrk's."""
     command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(HERE / script),
                *(["-H", header] if header else []), base_url, "--", *script_args]  # fmt: skip
-    before = cpu_seconds(pid)
+    watched = {"": pid, **(parts or {})}
+    before = {name: cpu_seconds(p) for name, p in watched.items()}
+    before_wrk = children_cpu_seconds()
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    used = cpu_seconds(pid) - before
+    used = {name: cpu_seconds(p) - before[name] for name, p in watched.items()}
+    used_wrk = children_cpu_seconds() - before_wrk
     total, rps, p50, p99, errors = parse_wrk(output)
     if errors:
         print("  " + " / ".join(line.strip() for line in output.splitlines() if "errors" in line or "Non-2xx" in line))
-    return Result(name, total, rps, p50, p99, errors, used * 1000 / max(total, 1))
+    per_request = 1000 / max(total, 1)
+    by_part = {name: spent * per_request for name, spent in used.items() if name} | {"wrk": used_wrk * per_request}
+    return Result(name, total, rps, p50, p99, errors, used.pop("") * per_request, by_part if parts else None)
+
+
+def cpu_budget(result: Result) -> str:
+    """Where a run's CPU went, per request, and the rate that CPU allows on this machine: all the
+    cores' worth, and the embedded AWS's one-request-at-a-time ceiling (it answers under one lock)."""
+    by_part = result.cpu_ms_by_part
+    total = sum(by_part.values())
+    cores = psutil.cpu_count()
+    busy = sorted(((name, ms) for name, ms in by_part.items() if ms >= 0.005), key=lambda item: -item[1])
+    parts = ", ".join(f"{name} {ms:.2f}" for name, ms in busy)
+    return (f"  CPU ms per request: {parts}; all {total:.2f} ms: at most {cores * 1000 / total:.0f} req/s on "
+            f"{cores} cores, at most {1000 / by_part['aws']:.0f} req/s through the embedded AWS's lock")  # fmt: skip
 
 
 def add_bench_mysfits(stack: Stack, count: int) -> list[str]:
@@ -190,6 +225,8 @@ TARGETS = {
     "catalog filter": (1500, 25),
     "catalog get-one": (300, None),
     "gateway list": (500, None),
+    "gateway like": (300, 100),
+    "gateway adopt": (300, 100),
 }
 
 
@@ -463,13 +500,17 @@ def main(argv: list[str] | None = None) -> int:
         # Likes: every (visitor, mysfit) pair of the catalog once before any repeats.
         pairs = [m["mysfitId"] for m in mysfits] * VISITORS
         likes = write_requests(work / "likes.txt", "POST", "like", visitors, pairs)
-        report(run("gateway like", stack.url("api"), "requests.lua", [str(likes), str(THREADS)], pids["adoption"],
-                   args.seconds))  # fmt: skip
+        like = run("gateway like", stack.url("api"), "requests.lua", [str(likes), str(THREADS)], pids["adoption"],
+                   args.seconds, parts=pids)  # fmt: skip
+        report(like)
+        print(cpu_budget(like))
         # Adoptions: a fresh mysfit for every request, so each is a real adoption (200).
         fresh = add_bench_mysfits(stack, ADOPTIONS_PER_SECOND * args.seconds)
         adoptions = write_requests(work / "adoptions.txt", "POST", "adopt", visitors, fresh)
-        report(run("gateway adopt", stack.url("api"), "requests.lua", [str(adoptions), str(THREADS)], pids["adoption"],
-                   args.seconds))  # fmt: skip
+        adopt = run("gateway adopt", stack.url("api"), "requests.lua", [str(adoptions), str(THREADS)],
+                    pids["adoption"], args.seconds, parts=pids)  # fmt: skip
+        report(adopt)
+        print(cpu_budget(adopt))
         ids = [m["mysfitId"] for m in mysfits]
         run("gateway clicks", stack.url("api"), "clicks.lua", ids, pids["api"], warm_up(args.seconds))
         report(run("gateway clicks", stack.url("api"), "clicks.lua", ids, pids["api"], args.seconds))
