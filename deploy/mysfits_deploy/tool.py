@@ -42,6 +42,7 @@ from .stacks import (
 )
 
 SERVICES = {"catalog": "catalog-service", "adoption": "adoption-service"}
+SERVICE_BASE_IMAGE = "mysfits-service"  # what each service's Dockerfile is FROM
 # Browsers revalidate the page and its settings on every load; the rest may be cached briefly
 # (the names are not content-hashed, so each deploy also invalidates CloudFront).
 CACHE_CONTROL = {"index.html": "no-cache", "config.json": "no-cache, max-age=0"}
@@ -161,7 +162,9 @@ class Deployer:
                 return {artifact: self.images[unit.name]}
             repository = self._known()["artifacts"][f"{unit.name.capitalize()}RepositoryUri"]
             image = f"{repository}:{_version()}"
-            self.command(["docker", "build", "-f", f"{SERVICES[unit.name]}/Dockerfile", "-t", image, "."])
+            # The services' image first (shared/Dockerfile), which the service's Dockerfile starts from.
+            self.command(["docker", "build", "-t", SERVICE_BASE_IMAGE, "shared"])
+            self.command(["docker", "build", "-t", image, SERVICES[unit.name]])
             self.ecr_login(repository)
             self.command(["docker", "push", image])
             return {artifact: image}

@@ -2,6 +2,8 @@
 
     gunicorn -c python:mysfits_shared.gunicorn_conf 'catalog:create_app()'
 
+The application is the command line's, or else MYSFITS_APP's (a service image names its own).
+
 Every value can be overridden from the environment; `--bind` on the command line wins. This is
 the one module that reads the environment when it is loaded, by design: it is gunicorn's
 configuration file, which gunicorn loads once as it starts, never imported by the services' code.
@@ -10,6 +12,7 @@ configuration file, which gunicorn loads once as it starts, never imported by th
 import multiprocessing
 import os
 
+wsgi_app = os.environ.get("MYSFITS_APP") or None
 bind = os.environ.get("BIND", "0.0.0.0:8080")
 # Two workers per core keeps both cores busy while one worker waits on DynamoDB.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -162,7 +163,10 @@ def test_a_dry_run_lists_every_step_and_changes_nothing(fresh_account):
     out = result.stdout
     positions = [out.index(f"{unit.stack_name}: would create through a change set") for unit in UNITS]
     assert positions == sorted(positions), "stacks in deploy order"
-    assert "would run docker build -f catalog-service/Dockerfile" in out
+    assert out.index("would run docker build -t mysfits-service shared") < out.index(
+        "would run docker build -t <artifacts.CatalogRepositoryUri>:"
+    )
+    assert re.search(r"would run docker build -t \S+ catalog-service$", out, re.M)
     assert "would run docker push" in out
     assert "click-enricher/package.py" in out
     assert "would upload s3://<artifacts.ArtifactsBucketName>/mysfits-api-" in out  # the rendered definition

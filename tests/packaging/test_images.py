@@ -1,5 +1,6 @@
 """Each service image's recipe: pinned, non-root, health-checked, and its install steps really work."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -28,8 +29,8 @@ CONFIGURED = {
 }
 
 
-def _instructions(service: str) -> list[tuple[str, str]]:
-    joined = re.sub(r"\\\n\s*", " ", (ROOT / service / "Dockerfile").read_text())
+def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    joined = re.sub(r"\\\n\s*", " ", dockerfile.read_text())
     return [
         (line.split()[0].upper(), line.split(maxsplit=1)[1])
         for line in joined.splitlines()
@@ -37,25 +38,43 @@ def _instructions(service: str) -> list[tuple[str, str]]:
     ]
 
 
+def _service_image(service: str) -> list[tuple[str, str]]:
+    """A service image's instructions: the services' image (shared/Dockerfile, its last stage), its
+    ONBUILD steps as the service's build runs them, then the service's own Dockerfile after FROM."""
+    base = _instructions(ROOT / "shared" / "Dockerfile")
+    last_stage = max(n for n, (op, _) in enumerate(base) if op == "FROM")
+    own = _instructions(ROOT / service / "Dockerfile")
+    assert own[0] == ("FROM", "mysfits-service"), own[0]
+    inherited = [(op, arg) for op, arg in base[last_stage + 1 :] if op != "ONBUILD"]
+    onbuild = [(arg.split()[0].upper(), arg.split(maxsplit=1)[1]) for op, arg in base if op == "ONBUILD"]
+    return inherited + onbuild + own[1:]
+
+
 def test_base_image_is_a_pinned_slim_python(service):
-    base = next(arg for op, arg in _instructions(service) if op == "FROM")
-    assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", base), base
+    stages = [arg.split()[0] for op, arg in _instructions(ROOT / "shared" / "Dockerfile") if op == "FROM"]
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", stages[0]), stages
+    assert stages[1:] == ["python"], "the services' image is the Python image's next stage"
 
 
 def test_runs_as_non_root_with_a_health_check_under_gunicorn(service):
     package, _ = SERVICES[service]
-    ops = dict(_instructions(service))
+    ops = dict(_service_image(service))
     assert ops["USER"] not in ("root", "0")
     assert "/health" in ops["HEALTHCHECK"]
-    assert "gunicorn" in ops["CMD"]
-    assert f"{package}:create_app()" in ops["CMD"]
+    assert json.loads(ops["CMD"])[:3] == ["gunicorn", "-c", "python:mysfits_shared.gunicorn_conf"]
+    assert ops["ENV"] == f'MYSFITS_APP="{package}:create_app()"'
 
 
-def test_every_copied_path_exists_in_the_build_context(service):
-    for op, arg in _instructions(service):
+def test_the_build_context_holds_what_the_image_copies_and_no_more(service):
+    """The context is the service's folder; its .dockerignore keeps only what the image installs."""
+    package, _ = SERVICES[service]
+    ignore = [line for line in (ROOT / service / ".dockerignore").read_text().splitlines() if line[:1] not in ("", "#")]
+    assert ignore[0] == "*", "everything is left out but what is named"
+    assert {"!requirements.txt", "!pyproject.toml", f"!{package}/"} <= set(ignore), ignore
+    for op, arg in _service_image(service):
         if op == "COPY":
             for source in arg.split()[:-1]:
-                assert (ROOT / source).exists(), source
+                assert (ROOT / service / source).exists(), source
 
 
 def test_requirements_are_pinned(service):
@@ -96,10 +115,12 @@ def test_the_image_install_steps_give_a_working_service(service, images, tmp_pat
     result = subprocess.run([str(env_dir / "bin/python"), "-c", script], capture_output=True, text=True,
                             cwd=tmp_path, timeout=60)  # fmt: skip
     assert result.stdout.strip() == "ok", result.stderr
+    # The image's command: the application is the one its Dockerfile names in MYSFITS_APP.
+    app = dict(_service_image(service))["ENV"].split("=", 1)[1].strip('"')
     gunicorn = subprocess.run(
-        [str(env_dir / "bin/gunicorn"), "--check-config", "-c", "python:mysfits_shared.gunicorn_conf",
-         f"{package}:create_app()"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60, env={**CONFIGURED, "PATH": f"{env_dir / 'bin'}:/bin"},
+        [str(env_dir / "bin/gunicorn"), "--check-config", "-c", "python:mysfits_shared.gunicorn_conf"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        env={**CONFIGURED, "MYSFITS_APP": app, "PATH": f"{env_dir / 'bin'}:/bin"},
     )  # fmt: skip
     assert gunicorn.returncode == 0, gunicorn.stderr
 
