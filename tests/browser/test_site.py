@@ -43,6 +43,10 @@ def test_grid_shows_every_mysfit_with_image_name_species_and_alignment(stack, pa
     # Everything comes from the site or the API: no CDN, no external font or image.
     outside = [url for url in requested if not url.startswith((stack.site_url, stack.api_url))]
     assert outside == []
+    # The settings and the catalog are asked for once each: api.js starts both as the page loads
+    # and the app takes them, rather than asking again once every module has run.
+    assert [url for url in requested if url.startswith(stack.api_url)] == [f"{stack.api_url}/mysfits"]
+    assert [url for url in requested if url.endswith("/config.json")] == [f"{stack.site_url}/config.json"]
 
 
 def test_the_first_views_card_images_load_at_once_the_rest_and_the_profile_image_lazily(stack, page):

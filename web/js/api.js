@@ -205,3 +205,26 @@ export function createApi({ apiEndpoint }, { auth = null } = {}) {
     },
   };
 }
+
+/**
+ * The first view's two requests, started when this module first runs: the settings, then every
+ * mysfit (the grid and the species filter are drawn from the whole catalog). index.html runs this
+ * module on its own, async, so they go out while the page is still being laid out rather than
+ * after every module has loaded and run. The app takes them once (`takeFirstView`); a retry
+ * makes its own requests.
+ */
+let firstView = (() => {
+  const config = loadConfig();
+  const mysfits = config.then((settings) => createApi(settings).listMysfits(null));
+  // Whoever takes them handles their failure; untaken, a failure is not an unhandled rejection.
+  config.catch(() => {});
+  mysfits.catch(() => {});
+  return { config, mysfits };
+})();
+
+/** The first view's requests ({config, mysfits}, both promises) the first time; null after. */
+export function takeFirstView() {
+  const taken = firstView;
+  firstView = null;
+  return taken;
+}

@@ -3,7 +3,7 @@
 // visitor's likes and adoptions (accounts: auth.js and account.js).
 
 import { createAccountUi } from './account.js';
-import { ApiError, FILTERS, FILTER_PARAMS, createApi, isAbortError, loadConfig } from './api.js';
+import { ApiError, FILTERS, FILTER_PARAMS, createApi, isAbortError, loadConfig, takeFirstView } from './api.js';
 import { createAuth } from './auth.js';
 import { createClicks } from './clicks.js';
 import { cardNotice, notice, profileNotice } from './notice.js';
@@ -391,7 +391,8 @@ function renderGrid(mysfits, filters) {
 }
 
 /** Loads the grid for the current filters; the full list is also read once for the species. */
-async function loadGrid() {
+/** Loads the grid; `everyMysfit`, when given, is the whole catalog already requested (the first view's). */
+async function loadGrid(everyMysfit = null) {
   gridRequest?.abort();
   const request = new AbortController();
   gridRequest = request;
@@ -401,7 +402,7 @@ async function loadGrid() {
   if (statusError.hidden) resultCount.textContent = 'Loading mysfits…';
   try {
     const [all, matching] = await Promise.all([
-      !filtered || !speciesLoaded ? api.listMysfits(null, { signal: request.signal }) : null,
+      !filtered || !speciesLoaded ? (everyMysfit ?? api.listMysfits(null, { signal: request.signal })) : null,
       filtered ? api.listMysfits(filters, { signal: request.signal }) : null,
     ]);
     if (request.signal.aborted) return;
@@ -532,9 +533,10 @@ window.addEventListener('popstate', () => {
 
 async function start() {
   setGridState('loading');
+  const first = takeFirstView(); // requested as the page began loading; a retry asks again
   let config;
   try {
-    config = await loadConfig();
+    config = await (first?.config ?? loadConfig());
   } catch (error) {
     showError(error, start);
     setGridState('error');
@@ -547,7 +549,7 @@ async function start() {
   navigate(initial, { replace: true }); // drops an invalid filter from the address
   syncSelects(initial.filters);
   // The catalog request goes out first; the rest is set up while it is answered.
-  const gridLoaded = loadGrid();
+  const gridLoaded = loadGrid(first?.mysfits);
   if (firstStart) {
     account = createAccountUi(auth);
     auth?.onChange(onAuthChange);
