@@ -1,10 +1,12 @@
-"""The embedded AWS signs tokens with the stack's own key pair, never with moto's bundled one."""
+"""The embedded AWS: the stack's own signing key, cheap transactions, state kept, and its server."""
 
 from __future__ import annotations
 
+import http.client
 import inspect
 import json
 import os
+import socket
 import stat
 import uuid
 
@@ -19,6 +21,14 @@ from moto.utilities.utils import load_resource
 from mysfits_local import aws
 from mysfits_shared.auth import InvalidToken, TokenVerifier, issuer_for
 from mysfits_testkit.services import start_service
+
+
+def _signed_for(service: str) -> str:
+    """An Authorization header moto routes by (it reads the service and region, not the signature)."""
+    return f"AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=x"
+
+
+SIGNED_FOR_DYNAMODB, SIGNED_FOR_S3 = _signed_for("dynamodb"), _signed_for("s3")
 
 
 def _start(tmp_path, key_file, *more: str):
@@ -241,3 +251,49 @@ def test_the_state_outlives_a_kill_with_the_same_ids_and_a_half_written_entry_is
         assert _likes(_dynamodb(third.url), table) == 2
     finally:
         third.stop()
+
+
+def test_clients_keep_their_connection(embedded):
+    """One connection serves request after request (the services' clients keep theirs)."""
+    host, port = embedded.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    target = {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0"}
+    sockets = []
+    for _ in range(3):
+        connection.request("POST", "/", body=b"{}", headers={**target, "Authorization": SIGNED_FOR_DYNAMODB})
+        response = connection.getresponse()
+        assert response.status == 200
+        assert "TableNames" in json.loads(response.read())
+        assert response.getheader("Connection", "").lower() != "close"
+        sockets.append(connection.sock)
+    assert sockets[0] is not None
+    assert sockets == [sockets[0]] * 3
+    connection.close()
+
+
+def test_a_client_that_expects_100_continue_gets_it_before_sending_its_body(embedded):
+    host, port = embedded.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as client:
+        client.sendall(
+            b"PUT /expect-bucket HTTP/1.1\r\nHost: " + f"{host}:{port}".encode() + b"\r\n"
+            b"Authorization: " + SIGNED_FOR_S3.encode() + b"\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n"
+        )
+        assert client.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+
+def test_s3_answers_as_boto3_expects_it(embedded):
+    """HEAD gives the size it does not send; metadata keys keep their underscores; a body larger
+    than boto3's 100-continue threshold goes through."""
+    s3 = boto3.client(
+        "s3", endpoint_url=embedded.url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    s3.create_bucket(Bucket="answers-bucket")
+    body = os.urandom(3 * 1024 * 1024)
+    s3.put_object(Bucket="answers-bucket", Key="a b/c.bin", Body=body, Metadata={"my_key": "1", "other-key": "2"})
+    head = s3.head_object(Bucket="answers-bucket", Key="a b/c.bin")
+    assert head["ContentLength"] == len(body)
+    assert head["Metadata"] == {"my_key": "1", "other-key": "2"}
+    assert s3.get_object(Bucket="answers-bucket", Key="a b/c.bin")["Body"].read() == body
+    with pytest.raises(s3.exceptions.ClientError) as missing:
+        s3.head_object(Bucket="answers-bucket", Key="missing")
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
