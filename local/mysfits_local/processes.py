@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -29,11 +30,25 @@ class NotReady(RuntimeError):
     """A process exited while starting, or did not become ready in time; says which, with its log."""
 
 
+FIRST_FREE_PORT = 10000
+CLIENT_PORTS = "/proc/sys/net/ipv4/ip_local_port_range"  # Linux: the first and last client port
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A port nothing is bound to now, below the range the system takes client ports from: a
+    port from that range (what binding port 0 gives) can be taken by any outgoing connection
+    before the part that is to listen on it binds it, and under load one was."""
+    lowest_client_port = int(Path(CLIENT_PORTS).read_text().split()[0]) if Path(CLIENT_PORTS).exists() else 32768
+    for _ in range(200):
+        port = random.randrange(FIRST_FREE_PORT, max(lowest_client_port, FIRST_FREE_PORT + 1000))  # noqa: S311
+        with socket.socket() as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:  # X-Ray listens on both
+            try:
+                tcp.bind((host, port))
+                udp.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port on {host} below {lowest_client_port}")
 
 
 def module_command(module: str, host: str, port: int, *args: str) -> list[str]:
