@@ -36,7 +36,7 @@ PYTEST_WORKERS ?= 2
 test: environments lint
 	@scripts/ensure-system-packages
 	@test -f $(AXE_STAMP) || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/$(notdir $(AXE_STAMP)))
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 	$(PY) bench/stack_bench.py --seconds $(BENCH_SECONDS) --transactions 1000
 
 # The one-machine stack in containers, under podman (README "Containers"; not part of `make test`):

@@ -19,19 +19,14 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPO
 os.environ.update(CREDENTIALS_ENV, AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION)
 
 
-# `make test` runs the tests on two workers (pytest-xdist, --dist loadgroup). A module's tests stay
-# together on one worker (its module fixtures start once), and so do all the tests that use the
-# shared one-machine stack, which start first: they are the longest part of the run.
+# `make test` runs the tests on two workers (pytest-xdist, --dist loadfile): a module's tests stay
+# together on one worker, so its module fixtures start once. Each worker that runs a test using
+# the shared one-machine stack starts one for itself (a session fixture). Those tests are the
+# longest part of the run, so they are handed out first.
 SHARED_STACK = "stack"
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("dist", "no") != "loadgroup":
-        return
-    for item in items:
-        group = SHARED_STACK if SHARED_STACK in item.fixturenames else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: SHARED_STACK not in item.fixturenames)  # stable: otherwise as collected
 
 

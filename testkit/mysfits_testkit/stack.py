@@ -9,8 +9,11 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from boto3.dynamodb.types import TypeSerializer
 
 from mysfits_deploy.stacks import ROOT
 from mysfits_local.clicks import ClickReport, read_clicks
@@ -73,6 +76,22 @@ class RunningStack:
     def config(self) -> dict:
         """The site's generated config.json: API endpoint and the Cognito pool and client."""
         return json.loads((self.run_dir / "config.json").read_text())
+
+    @contextlib.contextmanager
+    def own_mysfit(self, name: str):
+        """The id of a mysfit only the caller uses (a copy of a bundled one, no likes, not adopted),
+        deleted afterwards: on the shared stack other tests, and the fuzzer, like and adopt the
+        bundled mysfits, so a test that counts cannot count on them."""
+        mysfit_id = f"{name}-{uuid.uuid4().hex[:8]}"
+        bundled = json.loads((ROOT / "catalog-service/catalog/data/mysfits.json").read_text())[0]
+        table = embedded_client("dynamodb", self.aws_url)
+        table_name = self.outputs["data"]["MysfitsTableName"]
+        item = {**bundled, "MysfitId": mysfit_id, "Likes": 0, "Adopted": False}
+        table.put_item(TableName=table_name, Item=TypeSerializer().serialize(item)["M"])
+        try:
+            yield mysfit_id
+        finally:
+            table.delete_item(TableName=table_name, Key={"MysfitId": {"S": mysfit_id}})  # others count the catalog
 
     def stop(self, timeout: float = 60) -> int:
         """Ctrl-C, and `up`'s exit code."""

@@ -1,17 +1,13 @@
 """Many visitors at once, through the gateway on the real stack: counts and adoption stay exact."""
 
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import boto3
 import pytest
 import requests
 
 pytestmark = pytest.mark.integration
-
-BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
 
 
 def _all_at_once(calls):
@@ -37,12 +33,18 @@ def _session():
     return session
 
 
+@pytest.fixture
+def target(stack):
+    """A mysfit of this test's own: the counts below start from nothing."""
+    with stack.own_mysfit("concurrency") as mysfit_id:
+        yield mysfit_id
+
+
 def _likes(stack, mysfit_id):
     return requests.get(f"{stack.api_url}/mysfits/{mysfit_id}", timeout=10).json()["likes"]
 
 
-def test_200_visitors_like_one_mysfit_at_once(stack, stack_pool):
-    target = BUNDLED[6]["MysfitId"]
+def test_200_visitors_like_one_mysfit_at_once(stack, stack_pool, target):
     visitors = _register(stack_pool, 200)
     url = f"{stack.api_url}/mysfits/{target}/like"
     calls = [lambda v=v: _session().post(url, headers={"Authorization": v["id"]}, timeout=60) for v in visitors]
@@ -52,8 +54,7 @@ def test_200_visitors_like_one_mysfit_at_once(stack, stack_pool):
     assert max(r.json()["likes"] for r in responses) == 200
 
 
-def test_one_visitor_likes_20_times_at_once(stack, stack_pool):
-    target = BUNDLED[7]["MysfitId"]
+def test_one_visitor_likes_20_times_at_once(stack, stack_pool, target):
     visitor = stack_pool.sign_in()
     url = f"{stack.api_url}/mysfits/{target}/like"
     calls = [lambda: _session().post(url, headers={"Authorization": visitor["id"]}, timeout=60)] * 20
@@ -63,8 +64,7 @@ def test_one_visitor_likes_20_times_at_once(stack, stack_pool):
     assert _likes(stack, target) == 1
 
 
-def test_50_visitors_adopt_one_mysfit_at_once(stack, stack_pool):
-    target = BUNDLED[8]["MysfitId"]
+def test_50_visitors_adopt_one_mysfit_at_once(stack, stack_pool, target):
     visitors = _register(stack_pool, 50)
     url = f"{stack.api_url}/mysfits/{target}/adopt"
     calls = [lambda v=v: _session().post(url, headers={"Authorization": v["id"]}, timeout=60) for v in visitors]

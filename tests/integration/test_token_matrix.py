@@ -1,11 +1,7 @@
 """Every kind of bad token is refused with 401, by the gateway and by the service itself, and writes nothing."""
 
-import json
 import time
-import uuid
-from pathlib import Path
 
-import boto3
 import pytest
 import requests
 
@@ -13,18 +9,12 @@ from mysfits_testkit.identity import forge_token, moto_bundled_key, stack_signin
 
 pytestmark = pytest.mark.integration
 
-BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
-
 
 @pytest.fixture(scope="module")
 def target(stack):
     """A mysfit of this module's own, which no other test (nor the fuzzer) has liked or adopted."""
-    mysfit_id = f"token-matrix-{uuid.uuid4().hex[:8]}"
-    dynamodb = boto3.resource("dynamodb", endpoint_url=stack.aws_url, region_name="us-east-1")
-    table = dynamodb.Table(stack.outputs["data"]["MysfitsTableName"])
-    table.put_item(Item={**BUNDLED[5], "MysfitId": mysfit_id, "Likes": 0, "Adopted": False})
-    yield mysfit_id
-    table.delete_item(Key={"MysfitId": mysfit_id})  # the other tests count the bundled catalog
+    with stack.own_mysfit("token-matrix") as mysfit_id:
+        yield mysfit_id
 
 
 @pytest.fixture(scope="module")
