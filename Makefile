@@ -30,8 +30,8 @@ environments:
 up: $(STAMP)
 	$(PY) -m mysfits_local up
 
-# Lint, every test (on two workers: most tests wait on processes they started; conftest.py says
-# how they are grouped), then the benchmark's figures (a benchmark prints; it is not a test).
+# Lint, every test (on two workers, each test file on one: most tests wait on processes they
+# started), then the benchmark's figures (a benchmark prints; it is not a test).
 PYTEST_WORKERS ?= 2
 test: environments lint
 	@scripts/ensure-system-packages

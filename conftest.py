@@ -21,13 +21,7 @@ os.environ.update(CREDENTIALS_ENV, AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION)
 
 # `make test` runs the tests on two workers (pytest-xdist, --dist loadfile): a module's tests stay
 # together on one worker, so its module fixtures start once. Each worker that runs a test using
-# the shared one-machine stack starts one for itself (a session fixture). Those tests are the
-# longest part of the run, so they are handed out first.
-SHARED_STACK = "stack"
-
-
-def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: SHARED_STACK not in item.fixturenames)  # stable: otherwise as collected
+# the shared one-machine stack (`stack`, a session fixture) starts one for itself.
 
 
 @pytest.fixture(scope="session")
