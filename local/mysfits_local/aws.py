@@ -95,9 +95,7 @@ class StateJournal:
                         break
                     entry = json.loads(line)
                     body = base64.b64decode(entry["body"])
-                    environ = {**entry["environ"], "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
-                               "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": False,
-                               "wsgi.run_once": False, "SCRIPT_NAME": ""}  # fmt: skip
+                    environ = {**wsgi_base(body), **entry["environ"]}
                     mock_random.seed(entry["seed"])
                     list(app(environ, lambda status, headers, exc_info=None: None))
                     applied, kept = applied + 1, kept + len(line)
@@ -243,6 +241,16 @@ def _items_before(backend, transact_items) -> list[tuple[str, dict, dict | None]
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding"}
 
 
+def wsgi_base(body: bytes) -> dict:
+    """What every WSGI environ given to moto holds besides the request's own: the whole body as
+    its input, and the server's facts (a served request's and a replayed one's alike)."""
+    return {
+        "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True, "wsgi.errors": sys.stderr, "wsgi.multithread": False,
+        "wsgi.multiprocess": False, "wsgi.run_once": False,
+    }  # fmt: skip
+
+
 def wsgi_environ(request, body: bytes, host: str, port: int) -> dict:
     """The WSGI environ of an aiohttp request, as moto's own server builds it: S3 metadata
     headers with underscores keep their spelling, other underscored headers are dropped (one
@@ -255,12 +263,10 @@ def wsgi_environ(request, body: bytes, host: str, port: int) -> dict:
 
     path, _, query = request.raw_path.partition("?")
     environ = {
-        "REQUEST_METHOD": request.method, "SCRIPT_NAME": "", "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+        **wsgi_base(body), "REQUEST_METHOD": request.method, "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
         "QUERY_STRING": query, "RAW_URI": request.raw_path, "REQUEST_URI": request.raw_path,
         "SERVER_NAME": host, "SERVER_PORT": str(port), "REMOTE_ADDR": request.remote or "",
-        "SERVER_PROTOCOL": f"HTTP/{request.version.major}.{request.version.minor}", "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True,
-        "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
+        "SERVER_PROTOCOL": f"HTTP/{request.version.major}.{request.version.minor}",
     }  # fmt: skip
     preserved = {}
     for name, value in request.headers.items():
