@@ -15,6 +15,7 @@ from pathlib import Path
 
 from boto3.dynamodb.types import TypeSerializer
 
+from catalog.seed import bundled_records
 from mysfits_deploy.stacks import ROOT
 from mysfits_local.clicks import ClickReport, read_clicks
 from mysfits_local.identity import embedded_client
@@ -83,7 +84,7 @@ class RunningStack:
         deleted afterwards: on the shared stack other tests, and the fuzzer, like and adopt the
         bundled mysfits, so a test that counts cannot count on them."""
         mysfit_id = f"{name}-{uuid.uuid4().hex[:8]}"
-        bundled = json.loads((ROOT / "catalog-service/catalog/data/mysfits.json").read_text())[0]
+        bundled = bundled_records()[0]
         table = embedded_client("dynamodb", self.aws_url)
         table_name = self.outputs["data"]["MysfitsTableName"]
         item = {**bundled, "MysfitId": mysfit_id, "Likes": 0, "Adopted": False}
