@@ -40,7 +40,10 @@ def _make_settings(moto_url: str, kind: type[Settings] = Settings, **overrides: 
         "MYSFITS_TABLE_NAME": "MysfitsTable",
         "AWS_ENDPOINT_URL": moto_url,
         "TRACING_ENABLED": "false",
-        "DYNAMODB_TIMEOUT_SECONDS": "1",
+        # No retry, so a test sees the first failure; the tests of an unreachable table use a closed
+        # port (refused at once). The timeout only bounds a slow answer from the session's moto,
+        # which under the other worker's load took more than a second once (a seed step failed).
+        "DYNAMODB_TIMEOUT_SECONDS": "5",
         "DYNAMODB_MAX_RETRIES": "0",
     }
     env.update(overrides)
