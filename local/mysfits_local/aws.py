@@ -19,7 +19,8 @@ it a new pair is made for each run. Pinned by local/tests/test_aws.py.
 
 A DynamoDB transaction saves and restores only the items it names (`keep_transactions_cheap`):
 moto copies every table it names, so each like cost more time and memory than the last. moto's
-backends are listed once (`find_backends_once`), not from its package directory per request.
+objects are freed when it is done with them (`keep_no_dead_models`), not kept for its dashboard.
+moto's backends are listed once (`find_backends_once`), not from its package directory per request.
 
 `--state FILE` keeps the state across restarts and crashes (`StateJournal`): every request that
 changed it, replayed at start.
@@ -204,6 +205,23 @@ def keep_transactions_cheap() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def keep_no_dead_models() -> None:
+    """Let moto's objects go when moto is done with them.
+
+    Every object of a moto model (each DynamoDB item and each copy moto makes of one on every
+    update, read and transaction; each S3 object version) is appended, when made, to a list on
+    its class that only moto's dashboard (`/moto-api/data.json`) reads, and is never freed: each
+    like kept about 1.7 KB for good. Here moto's models are made without being listed.
+    Pinned: local/tests/test_aws.py.
+    """
+    from moto.core.common_models import BaseModel
+
+    def new(cls, *args, **kwargs):
+        return super(BaseModel, cls).__new__(cls)
+
+    BaseModel.__new__ = new
+
+
 def find_backends_once() -> None:
     """List moto's backends once, not on every request.
 
@@ -326,6 +344,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     use_signing_key(args.signing_key)
     keep_transactions_cheap()
+    keep_no_dead_models()
     find_backends_once()
     cfn_types.register()
     app = moto = DomainDispatcherApplication(create_backend_app)

@@ -183,6 +183,34 @@ def test_transactions_copy_no_table_so_memory_stays_flat_as_likes_grow(embedded)
     assert grown < 20 * 1024 * 1024, f"the embedded AWS grew {grown / 1e6:.0f} MB over 2,000 transactions"
 
 
+def test_likes_undone_again_and_again_keep_nothing(embedded):
+    """moto kept every item object it ever made (each update copies the item): memory grew with
+    every like even when the likes were undone."""
+    client = _dynamodb(embedded.url)
+    table = _likes_table(client)
+    profile = {f"attribute{n}": {"S": f"value {n}"} for n in range(12)}  # a mysfit's dozen attributes
+    client.put_item(TableName=table, Item={"pk": {"S": "m"}, "sk": {"S": "mysfit"}, "likes": {"N": "0"}, **profile})
+    server = psutil.Process(embedded.pid)
+    for _ in range(500):  # warm
+        _like(client, table, "v")
+        _like(client, table, "v", undo=True)
+    before = server.memory_info().rss
+    for _ in range(3000):
+        _like(client, table, "v")
+        _like(client, table, "v", undo=True)
+    grown = server.memory_info().rss - before
+    assert _likes(client, table) == 0
+    # Keeping every object moto made, these 6,000 transactions kept 10 MB.
+    assert grown < 2 * 1024 * 1024, f"the embedded AWS grew {grown / 1e6:.1f} MB over 6,000 transactions"
+
+
+def test_the_model_tracking_it_turns_off_is_the_one_it_was_written_for():
+    """If moto stops listing every object it makes (or lists them elsewhere), the mend must be re-read."""
+    from moto.core.common_models import BaseModel
+
+    assert "cls.instances_tracked.append(instance)" in inspect.getsource(BaseModel.__new__)
+
+
 def test_the_transaction_code_it_mends_is_the_one_it_was_written_for():
     """If moto stops copying whole tables (or copies differently), the mend must be re-read."""
     from moto.dynamodb.models import DynamoDBBackend
