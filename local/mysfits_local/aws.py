@@ -20,7 +20,7 @@ it a new pair is made for each run. Pinned by local/tests/test_aws.py.
 A DynamoDB transaction saves and restores only the items it names (`keep_transactions_cheap`):
 moto copies every table it names, so each like cost more time and memory than the last. moto's
 objects are freed when it is done with them (`keep_no_dead_models`), not kept for its dashboard.
-moto's backends are listed once (`find_backends_once`), not from its package directory per request.
+moto's backends and its handlers' methods are listed once (`look_up_once`), not on every request.
 
 `--state FILE` keeps the state across restarts and crashes (`StateJournal`): every request that
 changed it, replayed at start.
@@ -222,17 +222,68 @@ def keep_no_dead_models() -> None:
     BaseModel.__new__ = new
 
 
-def find_backends_once() -> None:
-    """List moto's backends once, not on every request.
+# DynamoDB's item operations: their answers are items and counts, plain JSON as moto makes them.
+_ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+                              "BatchWriteItem", "TransactGetItems", "TransactWriteItems"})  # fmt: skip
+
+
+def answer_items_directly() -> None:
+    """Write DynamoDB's item answers as the JSON they already are.
+
+    moto writes every answer by walking the operation's output shape from botocore's service
+    model, member by member and attribute by attribute, trying each member's aliases: about a
+    third of its time on a like (a transaction and a read of a dozen attributes). An item
+    operation's answer that is plain JSON (objects, lists, strings, numbers, booleans: no binary
+    value, no timestamp, no missing value) and names only the shape's members comes out of that
+    walk unchanged, so it is written as it is; anything else still takes the walk. Pinned:
+    local/tests/test_aws.py (every answer the same as moto's own).
+    """
+    from moto.core.responses import ActionResult
+
+    original = ActionResult.execute_result
+
+    def execute_result(result, context):
+        operation = context.operation_model
+        answer = result.result
+        if (
+            operation.name in _ITEM_OPERATIONS
+            and context.service_model.service_name == "dynamodb"
+            and isinstance(answer, dict)
+            and answer.keys() <= operation.output_shape.members.keys()
+            and _plain_json(answer)
+        ):
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(answer)
+        return original(result, context)
+
+    ActionResult.execute_result = execute_result
+
+
+def _plain_json(value) -> bool:
+    """Whether `value` is made only of dicts with string keys, lists, strings, numbers and booleans."""
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain_json(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_plain_json(item) for item in value)
+    return isinstance(value, str | int | float)  # bool is an int
+
+
+def look_up_once() -> None:
+    """Look up once what cannot change while the server runs, not on every request.
 
     To route a request, moto's server checks the host against `list_of_moto_modules()`, which
-    lists and stats moto's package directory each time: about a tenth of the embedded AWS's time
-    under load. The list cannot change while the server runs. Pinned: local/tests/test_aws.py.
+    lists and stats moto's package directory each time (about a tenth of the embedded AWS's time
+    under load); to find the action's method, it lists every member of the service's handler
+    class with `inspect.getmembers`. Pinned: local/tests/test_aws.py.
     """
+    import functools
+
     from moto import backends
+    from moto.core import responses
 
     modules = frozenset(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules
+    names = responses.method_names_from_class
+    responses.method_names_from_class = functools.cache(lambda handler: frozenset(names(handler)))
 
 
 def _items_before(backend, transact_items) -> list[tuple[str, dict, dict | None]]:
@@ -345,7 +396,8 @@ def main(argv: list[str] | None = None) -> None:
     use_signing_key(args.signing_key)
     keep_transactions_cheap()
     keep_no_dead_models()
-    find_backends_once()
+    answer_items_directly()
+    look_up_once()
     cfn_types.register()
     app = moto = DomainDispatcherApplication(create_backend_app)
     if args.state:

@@ -96,7 +96,7 @@ def embedded(tmp_path_factory):
     service.stop()
 
 
-def _dynamodb(url: str):
+def _dynamodb(url: str | None):
     return boto3.client(
         "dynamodb", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
@@ -220,23 +220,164 @@ def test_the_transaction_code_it_mends_is_the_one_it_was_written_for():
     assert "self.tables[table_name] = original_table_state[table_name]" in source
 
 
-def test_the_backends_are_listed_once_not_on_every_request(monkeypatch):
-    """moto routes each request by listing and stat-ing its package directory; the embedded AWS
-    lists it once. If moto stops routing through that list, the mend must be re-read."""
+def test_the_backends_and_handler_methods_are_listed_once_not_on_every_request(monkeypatch):
+    """moto routes each request by listing and stat-ing its package directory, and finds the
+    action's method by listing its handler's members; the embedded AWS lists both once. If moto
+    stops routing through these lists, the mend must be re-read."""
     from moto import backends
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     assert "in backends.list_of_moto_modules()" in inspect.getsource(DomainDispatcherApplication.get_backend_for_host)
+    assert "method_names_from_class(self.__class__)" in inspect.getsource(responses.BaseResponse.call_action)
     listed = set(backends.list_of_moto_modules())
-    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)  # put back after the test
-    aws.find_backends_once()
+    methods = set(responses.method_names_from_class(DynamoHandler))
+    for module, name in ((backends, "list_of_moto_modules"), (responses, "method_names_from_class")):
+        monkeypatch.setattr(module, name, getattr(module, name))  # put back after the test
+    aws.look_up_once()
+    assert set(responses.method_names_from_class(DynamoHandler)) == methods
 
-    def no_listing(path):
-        raise AssertionError(f"{path} listed again")
+    def no_listing(*args):
+        raise AssertionError(f"{args[0]} listed again")
 
     monkeypatch.setattr(os, "listdir", no_listing)
+    monkeypatch.setattr(inspect, "getmembers", no_listing)
     assert DomainDispatcherApplication(create_backend_app).get_backend_for_host("dynamodb") == "dynamodb"
     assert set(backends.list_of_moto_modules()) == listed
+    assert "transact_write_items" in responses.method_names_from_class(DynamoHandler)
+
+
+def test_item_answers_written_directly_are_the_ones_moto_writes(monkeypatch):
+    """Every DynamoDB answer of a run over every item operation, every attribute type and the
+    options the services use: written directly where it may be, and the same as moto's own."""
+    from moto import mock_aws
+    from moto.core.responses import ActionResult
+
+    monkeypatch.setattr(ActionResult, "execute_result", ActionResult.execute_result)  # put back after the test
+    moto_writes = ActionResult.execute_result
+    aws.answer_items_directly()
+    written = ActionResult.execute_result
+    direct = []
+
+    def both(result, context):
+        status, headers, body = written(result, context)
+        expected_status, expected_headers, expected_body = moto_writes(result, context)
+        assert (status, headers["Content-Type"]) == (expected_status, expected_headers["Content-Type"])
+        assert json.loads(body) == json.loads(expected_body), context.operation_model.name
+        if context.service_model.service_name == "dynamodb" and aws._plain_json(result.result):
+            direct.append((context.operation_model.name, *result.result))
+        return status, headers, body
+
+    monkeypatch.setattr(ActionResult, "execute_result", both)
+    with mock_aws():
+        client = _dynamodb(None)
+        table = _likes_table(client)
+        client.update_table(
+            TableName=table,
+            AttributeDefinitions=[
+                {"AttributeName": "kind", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": "KindIndex",
+                        "Projection": {"ProjectionType": "ALL"},
+                        "KeySchema": [
+                            {"AttributeName": "kind", "KeyType": "HASH"},
+                            {"AttributeName": "sk", "KeyType": "RANGE"},
+                        ],
+                    }
+                }
+            ],
+        )
+        every_type = {
+            "kind": {"S": "creature"}, "age": {"N": "43"}, "ratio": {"N": "-0.5"}, "adopted": {"BOOL": False},
+            "nothing": {"NULL": True}, "picture": {"B": b"\x00\xffpng"}, "tags": {"SS": ["a", "b"]},
+            "numbers": {"NS": ["1", "2.5"]}, "blobs": {"BS": [b"x", b"y"]},
+            "list": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"deep": {"BOOL": True}}}]},
+            "map": {"M": {"name": {"S": "Blue"}, "empty": {"L": []}}},
+        }  # fmt: skip
+        plain = {key: value for key, value in every_type.items() if key not in ("picture", "blobs")}
+        capacity = {"ReturnConsumedCapacity": "TOTAL"}
+        key = {"pk": {"S": "m"}, "sk": {"S": "mysfit"}}
+        # Binary values are not plain JSON (moto's walk encodes them): that item has its own partition and kind.
+        client.put_item(
+            TableName=table, Item={"pk": {"S": "bin"}, "sk": {"S": "0"}, **every_type, "kind": {"S": "bin"}}
+        )
+        for n in range(3):
+            client.put_item(TableName=table, Item={"pk": {"S": "m"}, "sk": {"S": f"item-{n}"}, **plain}, **capacity)
+        client.put_item(TableName=table, Item={**key, "likes": {"N": "1"}}, ReturnValues="ALL_OLD", **capacity)
+        client.get_item(TableName=table, Key=key, ConsistentRead=True, **capacity)
+        client.get_item(TableName=table, Key={"pk": {"S": "m"}, "sk": {"S": "item-1"}})
+        client.get_item(TableName=table, Key={"pk": {"S": "bin"}, "sk": {"S": "0"}})
+        client.get_item(TableName=table, Key={"pk": {"S": "none"}, "sk": {"S": "none"}})
+        client.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="ADD likes :d",
+            ExpressionAttributeValues={":d": {"N": "1"}},
+            ReturnValues="ALL_NEW",
+            **capacity,
+        )
+        client.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #n = :n",
+            ExpressionAttributeNames={"#n": "name"},
+            ExpressionAttributeValues={":n": {"S": "Blue"}},
+            ReturnValues="UPDATED_OLD",
+        )
+        for index in ({}, {"IndexName": "KindIndex"}):
+            condition = "kind = :k" if index else "pk = :k"
+            value = {":k": {"S": "creature" if index else "m"}}
+            page = client.query(
+                TableName=table,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=value,
+                Limit=1,
+                **index,
+                **capacity,
+            )
+            client.query(
+                TableName=table,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=value,
+                ExclusiveStartKey=page["LastEvaluatedKey"],
+                Select="COUNT",
+                **index,
+            )
+        client.scan(
+            TableName=table,
+            Limit=2,
+            FilterExpression="pk <> :b",
+            ExpressionAttributeValues={":b": {"S": "bin"}},
+            **capacity,
+        )
+        client.scan(
+            TableName=table,
+            FilterExpression="attribute_exists(age)",
+            ProjectionExpression="pk, age, #m.#n",
+            ExpressionAttributeNames={"#m": "map", "#n": "name"},
+        )
+        client.batch_get_item(
+            RequestItems={table: {"Keys": [key, {"pk": {"S": "m"}, "sk": {"S": "item-2"}}]}}, **capacity
+        )
+        client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"S": "1"}}}}]})
+        client.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}}], **capacity)
+        _like(client, table, "v1")
+        client.transact_write_items(
+            TransactItems=[{"Delete": {"TableName": table, "Key": {"pk": {"S": "m"}, "sk": {"S": "like#v1"}}}}],
+            ReturnConsumedCapacity="INDEXES",
+        )
+        client.delete_item(TableName=table, Key=key, ReturnValues="ALL_OLD", **capacity)
+        with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+            client.delete_item(TableName=table, Key=key, ConditionExpression="attribute_exists(pk)")
+    assert {operation for operation, *_ in direct} == aws._ITEM_OPERATIONS
+    for operation, member in (("Query", "LastEvaluatedKey"), ("Scan", "LastEvaluatedKey"), ("GetItem", "Item"),
+                              ("TransactWriteItems", "ConsumedCapacity"), ("UpdateItem", "Attributes")):  # fmt: skip
+        assert any(found[0] == operation and member in found for found in direct), (operation, member)
 
 
 def test_the_state_outlives_a_kill_with_the_same_ids_and_a_half_written_entry_is_ignored(tmp_path):
