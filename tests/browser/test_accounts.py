@@ -1,22 +1,21 @@
 """Accounts, likes and adoption in a real browser, against the stack's Cognito and adoption service."""
 
-import json
 import re
 import time
 import uuid
-from pathlib import Path
 
 import jwt as pyjwt
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from catalog.seed import bundled_records
 from mysfits_testkit.browser import log_in_with_tokens, register_confirm_and_log_in
 from mysfits_testkit.identity import forge_token, stack_signing_key
 
 pytestmark = pytest.mark.browser
 
-BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
+BUNDLED = bundled_records()
 READY = "#mysfit-grid[data-state=ready]"
 
 

@@ -1,17 +1,16 @@
 """Profile views from a real browser reach the clicks bucket, enriched, with the visitor's id."""
 
-import json
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from catalog.seed import bundled_records
 from mysfits_testkit.browser import log_in_with_tokens
 
 pytestmark = pytest.mark.browser
 
-BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
+BUNDLED = bundled_records()
 READY = "#mysfit-grid[data-state=ready]"
 
 

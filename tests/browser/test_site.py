@@ -1,16 +1,16 @@
 """The site in a real browser against the running one-machine stack."""
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from catalog.seed import bundled_records
+
 pytestmark = pytest.mark.browser
 
-BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
+BUNDLED = bundled_records()
 READY = "#mysfit-grid[data-state=ready]"
 
 

@@ -3,18 +3,18 @@
 import gzip
 import json
 import re
-from pathlib import Path
 
 import pytest
 import requests
 
+from catalog.seed import bundled_records
 from mysfits_deploy.site import published
 from mysfits_deploy.stacks import ROOT
 from mysfits_testkit.stack import PARTNER_ORIGIN
 
 pytestmark = pytest.mark.integration
 
-BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
+BUNDLED = bundled_records()
 
 
 def test_lists_the_whole_seeded_catalog(stack):

@@ -22,12 +22,13 @@ import psutil
 import pytest
 import requests
 
+from catalog.seed import bundled_records
 from mysfits_testkit.stack import start_stack
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = json.loads((ROOT / "catalog-service/catalog/data/mysfits.json").read_text())
+BUNDLED = bundled_records()
 BY_ID = {m["MysfitId"]: m for m in BUNDLED}
 
 

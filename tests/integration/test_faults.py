@@ -11,18 +11,18 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psutil
 import pytest
 import requests
 
+from catalog.seed import bundled_records
 from mysfits_testkit.identity import Pool
 from mysfits_testkit.stack import start_stack
 
 pytestmark = pytest.mark.integration
 
-BUNDLED = json.loads((Path(__file__).resolve().parents[2] / "catalog-service/catalog/data/mysfits.json").read_text())
+BUNDLED = bundled_records()
 OUTAGE_STATUSES = {502, 503, 504}
 
 
