@@ -18,5 +18,5 @@ class CatalogSettings(Settings):
         return {
             **super().read(env),
             "asset_base_url": env.url("ASSET_BASE_URL"),
-            "cache_ttl_seconds": env.number("CACHE_TTL_SECONDS", 5.0),
+            "cache_ttl_seconds": env.number("CACHE_TTL_SECONDS", cls.cache_ttl_seconds),
         }
