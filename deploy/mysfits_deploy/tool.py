@@ -67,6 +67,7 @@ class Deployer:
     site_origin: str | None = None
     allowed_origins: list[str] = field(default_factory=list)  # partners' pages, besides the site
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    base_built: bool = False  # the services' image (shared/Dockerfile): built once per run
 
     @property
     def region(self) -> str:
@@ -162,8 +163,9 @@ class Deployer:
                 return {artifact: self.images[unit.name]}
             repository = self._known()["artifacts"][f"{unit.name.capitalize()}RepositoryUri"]
             image = f"{repository}:{_version()}"
-            # The services' image first (shared/Dockerfile), which the service's Dockerfile starts from.
-            self.command(["docker", "build", "-t", SERVICE_BASE_IMAGE, "shared"])
+            if not self.base_built:  # the image every service's Dockerfile starts FROM (shared/Dockerfile)
+                self.command(["docker", "build", "-t", SERVICE_BASE_IMAGE, "shared"])
+                self.base_built = True
             self.command(["docker", "build", "-t", image, SERVICES[unit.name]])
             self.ecr_login(repository)
             self.command(["docker", "push", image])

@@ -167,6 +167,8 @@ def test_a_dry_run_lists_every_step_and_changes_nothing(fresh_account):
         "would run docker build -t <artifacts.CatalogRepositoryUri>:"
     )
     assert re.search(r"would run docker build -t \S+ catalog-service$", out, re.M)
+    assert re.search(r"would run docker build -t \S+ adoption-service$", out, re.M)
+    assert out.count("would run docker build -t mysfits-service shared") == 1  # once for both services
     assert "would run docker push" in out
     assert "click-enricher/package.py" in out
     assert "would upload s3://<artifacts.ArtifactsBucketName>/mysfits-api-" in out  # the rendered definition
