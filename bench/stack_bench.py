@@ -121,7 +121,8 @@ def run(
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     total, rps, p50, p99, errors = parse_wrk(output)
     if errors:
-        print("  " + " / ".join(line.strip() for line in output.splitlines() if "errors" in line or "Non-2xx" in line))
+        wrong = " / ".join(line.strip() for line in output.splitlines() if "errors" in line or "Non-2xx" in line)
+        print(f"  {name} ({seconds} s): {wrong}")
     per_request = 1000 / max(total, 1)
     by_part = {n: (cpu_seconds(p) - before_parts[n]) * per_request for n, p in parts.items()}
     by_part["wrk"] = (children_cpu_seconds() - before_wrk) * per_request
