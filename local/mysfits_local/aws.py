@@ -31,13 +31,13 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import io
 import json
 import logging
 import os
 import secrets
 import sys
-from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qs, unquote_to_bytes
 
@@ -275,8 +275,6 @@ def look_up_once() -> None:
     under load); to find the action's method, it lists every member of the service's handler
     class with `inspect.getmembers`. Pinned: local/tests/test_aws.py.
     """
-    import functools
-
     from moto import backends
     from moto.core import responses
 
@@ -403,7 +401,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.state:
         journal = StateJournal(args.state)
         log.info("restored %d changes from %s", journal.replay(moto), args.state)
-        app = partial(journal.record, moto)
+        app = functools.partial(journal.record, moto)
     serve(app, args.host, args.port)
 
 
