@@ -67,7 +67,7 @@ class Deployer:
     site_origin: str | None = None
     allowed_origins: list[str] = field(default_factory=list)  # partners' pages, besides the site
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
-    base_built: bool = False  # the services' image (shared/Dockerfile): built once per run
+    base_built: bool = field(default=False, init=False)  # the services' image (shared/Dockerfile): once a run
 
     @property
     def region(self) -> str:
